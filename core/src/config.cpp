@@ -1,0 +1,297 @@
+#include "config.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace cellos::telemetry {
+namespace {
+
+SourcePos pos_of(const std::string& file, const toml::source_region& r) {
+  return SourcePos{file, r.begin.line, r.begin.column};
+}
+
+[[noreturn]] void fail(const SourcePos& where, const std::string& message) {
+  throw ConfigError(where.str() + ": " + message);
+}
+
+const char* node_type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    default: return "a date or time";
+  }
+}
+
+// Reads one typed value of the core's own keys; the same checks the plugin options get.
+int64_t get_int(const std::string& file, const toml::key& k, const toml::node& n, int64_t min,
+                int64_t max) {
+  const auto* v = n.as_integer();
+  if (!v) fail(pos_of(file, n.source()), "'" + std::string(k.str()) + "' must be an integer, not " + node_type_name(n));
+  const int64_t x = v->get();
+  if (x < min || x > max) {
+    fail(pos_of(file, n.source()), "'" + std::string(k.str()) + "' = " + std::to_string(x) +
+                                       " is out of range [" + std::to_string(min) + ", " +
+                                       std::to_string(max) + "]");
+  }
+  return x;
+}
+
+std::string get_string(const std::string& file, const toml::key& k, const toml::node& n) {
+  const auto* v = n.as_string();
+  if (!v) fail(pos_of(file, n.source()), "'" + std::string(k.str()) + "' must be a string, not " + node_type_name(n));
+  return v->get();
+}
+
+bool get_bool(const std::string& file, const toml::key& k, const toml::node& n) {
+  const auto* v = n.as_boolean();
+  if (!v) fail(pos_of(file, n.source()), "'" + std::string(k.str()) + "' must be a boolean, not " + node_type_name(n));
+  return v->get();
+}
+
+std::vector<std::string> get_string_list(const std::string& file, const toml::key& k,
+                                         const toml::node& n) {
+  const auto* arr = n.as_array();
+  if (!arr) {
+    fail(pos_of(file, n.source()),
+         "'" + std::string(k.str()) + "' must be an array of strings, not " + node_type_name(n));
+  }
+  std::vector<std::string> out;
+  for (const auto& item : *arr) {
+    const auto* s = item.as_string();
+    if (!s) {
+      fail(pos_of(file, item.source()), "'" + std::string(k.str()) +
+                                            "' must hold only strings, not " +
+                                            node_type_name(item));
+    }
+    out.push_back(s->get());
+  }
+  return out;
+}
+
+bool is_core_key(ct_kind kind, std::string_view key) {
+  return key == "enabled" || (kind == CT_KIND_SINK && (key == "match" || key == "queue_capacity"));
+}
+
+void parse_agent(AgentConfig& cfg, const toml::node& node) {
+  const auto* t = node.as_table();
+  if (!t) fail(pos_of(cfg.file, node.source()), "[agent] must be a table");
+  for (const auto& [k, v] : *t) {
+    if (k == "plugin_dir") {
+      cfg.plugin_dir = get_string(cfg.file, k, v);
+      cfg.plugin_dir_where = pos_of(cfg.file, v.source());
+    } else if (k == "heartbeat_interval_ms") {
+      cfg.heartbeat_interval_ms = static_cast<uint64_t>(get_int(cfg.file, k, v, 0, 3600000));
+    } else if (k == "shutdown_timeout_ms") {
+      cfg.shutdown_timeout_ms = static_cast<uint64_t>(get_int(cfg.file, k, v, 0, 60000));
+    } else {
+      fail(pos_of(cfg.file, k.source()),
+           "unknown key '" + std::string(k.str()) +
+               "' in [agent] (known: plugin_dir, heartbeat_interval_ms, shutdown_timeout_ms)");
+    }
+  }
+}
+
+// Takes the core's keys out of an instance table; what remains belongs to the plugin.
+InstanceConfig parse_instance(const std::string& file, ct_kind kind, const std::string& plugin,
+                              size_t index, const toml::table& t) {
+  InstanceConfig inst;
+  inst.kind = kind;
+  inst.plugin = plugin;
+  inst.index = index;
+  inst.where = pos_of(file, t.source());
+  inst.table = &t;
+  for (const auto& [k, v] : t) {
+    if (k == "enabled") {
+      inst.enabled = get_bool(file, k, v);
+    } else if (kind == CT_KIND_SINK && k == "match") {
+      inst.match = get_string_list(file, k, v);
+      if (inst.match.empty()) fail(pos_of(file, v.source()), "'match' must not be empty");
+    } else if (kind == CT_KIND_SINK && k == "queue_capacity") {
+      inst.queue_capacity = static_cast<size_t>(get_int(file, k, v, 1, 16777216));
+    }
+  }
+  return inst;
+}
+
+void parse_section(AgentConfig& cfg, ct_kind kind, const toml::key& section_key,
+                   const toml::node& node) {
+  const std::string section(section_key.str());
+  const auto* t = node.as_table();
+  if (!t) fail(pos_of(cfg.file, node.source()), "[" + section + "] must be a table of plugins");
+  auto& list = kind == CT_KIND_PROBE ? cfg.probes : cfg.sinks;
+  for (const auto& [name, v] : *t) {
+    const std::string plugin(name.str());
+    size_t index = 0;
+    for (const auto& existing : list) index += existing.plugin == plugin ? 1 : 0;
+    if (const auto* one = v.as_table()) {
+      list.push_back(parse_instance(cfg.file, kind, plugin, index, *one));
+    } else if (const auto* many = v.as_array()) {
+      for (const auto& item : *many) {
+        const auto* it = item.as_table();
+        if (!it) {
+          fail(pos_of(cfg.file, item.source()),
+               "[[" + section + "." + plugin + "]] entries must be tables");
+        }
+        list.push_back(parse_instance(cfg.file, kind, plugin, index++, *it));
+      }
+    } else {
+      fail(pos_of(cfg.file, name.source()),
+           "'" + section + "." + plugin + "' must be a table: write [[" + section + "." + plugin +
+               "]]");
+    }
+  }
+}
+
+}  // namespace
+
+std::string SourcePos::str() const {
+  if (line == 0) return file;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string InstanceConfig::display_name() const {
+  return std::string(kind == CT_KIND_PROBE ? "probes." : "sinks.") + plugin + "[" +
+         std::to_string(index) + "]";
+}
+
+AgentConfig parse_config(const std::string& text, const std::string& path,
+                         const std::string& default_plugin_dir) {
+  AgentConfig cfg;
+  cfg.file = path;
+  cfg.plugin_dir = default_plugin_dir;
+  auto document = std::make_shared<toml::table>();
+  try {
+    *document = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    fail(pos_of(path, e.source()), std::string(e.description()));
+  }
+  for (const auto& [k, v] : *document) {
+    if (k == "agent") {
+      parse_agent(cfg, v);
+    } else if (k == "probes") {
+      parse_section(cfg, CT_KIND_PROBE, k, v);
+    } else if (k == "sinks") {
+      parse_section(cfg, CT_KIND_SINK, k, v);
+    } else {
+      fail(pos_of(path, k.source()),
+           "unknown top-level key '" + std::string(k.str()) + "' (known: agent, probes, sinks)");
+    }
+  }
+  for (auto* list : {&cfg.probes, &cfg.sinks}) {
+    for (auto& inst : *list) inst.document = document;
+  }
+  bool any_sink = false;
+  for (const auto& s : cfg.sinks) any_sink = any_sink || s.enabled;
+  if (!any_sink) {
+    fail(SourcePos{path, 1, 1}, "no sink is configured: events would go nowhere (add [[sinks.stdout]] or [[sinks.vsock]])");
+  }
+  return cfg;
+}
+
+AgentConfig load_config_file(const std::string& path, const std::string& default_plugin_dir) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot read the configuration file: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, default_plugin_dir);
+}
+
+OptionValues validate_options(const InstanceConfig& inst, const ct_option_spec* specs,
+                              uint32_t n_specs) {
+  const std::string& file = inst.where.file;
+  const std::string section = "[[" + std::string(inst.kind == CT_KIND_PROBE ? "probes." : "sinks.") + inst.plugin + "]]";
+  const toml::table empty;
+  const toml::table& t = inst.table ? *inst.table : empty;
+  for (const auto& [k, v] : t) {
+    if (is_core_key(inst.kind, k.str())) continue;
+    bool known = false;
+    for (uint32_t i = 0; i < n_specs; ++i) known = known || k == specs[i].key;
+    if (!known) {
+      std::string names;
+      for (uint32_t i = 0; i < n_specs; ++i) names += std::string(names.empty() ? "" : ", ") + specs[i].key;
+      names += std::string(names.empty() ? "" : ", ") + "enabled";
+      if (inst.kind == CT_KIND_SINK) names += ", match, queue_capacity";
+      fail(pos_of(file, k.source()), "unknown key '" + std::string(k.str()) + "' in " + section +
+                                         " (known: " + names + ")");
+    }
+  }
+  OptionValues out;
+  for (uint32_t i = 0; i < n_specs; ++i) {
+    const ct_option_spec& spec = specs[i];
+    auto storage = std::make_unique<OptionValues::Storage>();
+    ct_option_value value{spec.key, spec.type, 0, nullptr, nullptr, 0};
+    const toml::node* node = t.get(spec.key);
+    const toml::key* key = nullptr;
+    if (node) key = &t.find(spec.key)->first;
+    switch (spec.type) {
+      case CT_OPT_BOOL:
+        value.int_value = node ? (get_bool(file, *key, *node) ? 1 : 0) : spec.int_default;
+        break;
+      case CT_OPT_INT:
+        value.int_value = node ? get_int(file, *key, *node, spec.int_min, spec.int_max) : spec.int_default;
+        break;
+      case CT_OPT_STRING: {
+        storage->string_value = node ? get_string(file, *key, *node)
+                                     : (spec.string_default ? spec.string_default : "");
+        if (node && spec.choices) {
+          bool ok = false;
+          std::string allowed;
+          for (auto c = spec.choices; *c; ++c) {
+            ok = ok || storage->string_value == *c;
+            allowed += std::string(allowed.empty() ? "" : ", ") + "\"" + *c + "\"";
+          }
+          if (!ok) {
+            fail(pos_of(file, node->source()), "'" + std::string(spec.key) + "' = \"" +
+                                                   storage->string_value + "\" is not one of " +
+                                                   allowed);
+          }
+        }
+        break;
+      }
+      case CT_OPT_STRING_LIST:
+        if (node) {
+          storage->list = get_string_list(file, *key, *node);
+        } else {
+          for (auto d = spec.list_default; d && *d; ++d) storage->list.emplace_back(*d);
+        }
+        break;
+    }
+    for (const auto& s : storage->list) storage->list_ptrs.push_back(s.c_str());
+    value.string_value = spec.type == CT_OPT_STRING ? storage->string_value.c_str() : nullptr;
+    value.list_values = storage->list_ptrs.empty() ? nullptr : storage->list_ptrs.data();
+    value.list_size = static_cast<uint32_t>(storage->list_ptrs.size());
+    out.values_.push_back(value);
+    out.storage_.push_back(std::move(storage));
+  }
+  return out;
+}
+
+std::string OptionValues::describe() const {
+  std::string s;
+  for (const auto& v : values_) {
+    if (!s.empty()) s += ", ";
+    s += v.key;
+    s += " = ";
+    switch (v.type) {
+      case CT_OPT_BOOL: s += v.int_value ? "true" : "false"; break;
+      case CT_OPT_INT: s += std::to_string(v.int_value); break;
+      case CT_OPT_STRING: s += std::string("\"") + v.string_value + "\""; break;
+      case CT_OPT_STRING_LIST: {
+        s += "[";
+        for (uint32_t i = 0; i < v.list_size; ++i) {
+          s += std::string(i ? ", " : "") + "\"" + v.list_values[i] + "\"";
+        }
+        s += "]";
+        break;
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace cellos::telemetry

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cellos/telemetry/plugin_abi.h>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace toml {
+inline namespace v3 {
+class table;
+}
+}  // namespace toml
+
+namespace cellos::telemetry {
+
+// A configuration or plugin-loading problem; what() is the whole message, already prefixed
+// with FILE:LINE:COL or the plugin path. Exit code 78.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SourcePos {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+  std::string str() const;  // FILE:LINE:COL (or FILE when no position)
+};
+
+// One [[probes.NAME]] or [[sinks.NAME]] table. The plugin's own options are validated later,
+// once the plugin is loaded and its option table is known.
+struct InstanceConfig {
+  ct_kind kind = CT_KIND_PROBE;
+  std::string plugin;  // NAME
+  size_t index = 0;    // n-th instance of that plugin
+  SourcePos where;
+  bool enabled = true;
+  // Sinks only.
+  std::vector<std::string> match{"*"};
+  size_t queue_capacity = 65536;
+  std::shared_ptr<const toml::table> document;  // keeps `table` and its source positions alive
+  const toml::table* table = nullptr;           // the plugin's keys, plus the core's above
+  std::string display_name() const;          // probes.process[0]
+};
+
+struct AgentConfig {
+  std::string file;
+  std::string plugin_dir;
+  SourcePos plugin_dir_where;
+  uint64_t heartbeat_interval_ms = 5000;
+  uint64_t shutdown_timeout_ms = 2000;
+  std::vector<InstanceConfig> probes;
+  std::vector<InstanceConfig> sinks;
+};
+
+// Parses and validates everything the core owns. Throws ConfigError.
+AgentConfig load_config_file(const std::string& path, const std::string& default_plugin_dir);
+AgentConfig parse_config(const std::string& text, const std::string& path,
+                         const std::string& default_plugin_dir);
+
+// Validated option values for one instance, owning the strings ct_option_value points into.
+class OptionValues {
+ public:
+  const ct_option_value* data() const { return values_.data(); }
+  uint32_t size() const { return static_cast<uint32_t>(values_.size()); }
+  std::string describe() const;  // key = value, ... for --check-config
+
+ private:
+  friend OptionValues validate_options(const InstanceConfig&, const ct_option_spec*, uint32_t);
+  struct Storage {
+    std::string string_value;
+    std::vector<std::string> list;
+    std::vector<const char*> list_ptrs;
+  };
+  std::vector<std::unique_ptr<Storage>> storage_;
+  std::vector<ct_option_value> values_;
+};
+
+// Checks the instance's table against the plugin's declared options (unknown key, wrong type,
+// out of range, not one of the choices) and fills defaults. Throws ConfigError.
+OptionValues validate_options(const InstanceConfig& inst, const ct_option_spec* specs,
+                              uint32_t n_specs);
+
+}  // namespace cellos::telemetry

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+
+namespace cellos::telemetry {
+
+// A file descriptor that closes itself.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+  int get() const { return fd_; }
+  int release() {
+    const int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+  explicit operator bool() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// One thread, one epoll set. Handlers run on the loop thread; removing a handler (even its own)
+// from inside a handler is safe: an event already fetched for it is then skipped.
+class EventLoop {
+ public:
+  using Handler = std::function<void(uint32_t events)>;
+
+  EventLoop();
+  // Adds fd, or changes its interest and handler if already present. 0 or -errno.
+  int watch(int fd, uint32_t events, Handler handler);
+  int unwatch(int fd);
+  // Waits up to timeout_ms (-1: forever) and runs the handlers of ready fds. Returns how many ran.
+  int run_once(int timeout_ms);
+
+ private:
+  struct Entry {
+    uint64_t id;
+    Handler handler;
+  };
+  UniqueFd epoll_;
+  uint64_t next_id_ = 1;
+  std::unordered_map<int, Entry> entries_;
+  std::unordered_map<uint64_t, int> fd_of_id_;
+};
+
+// A CLOCK_MONOTONIC timerfd. first_ns = 0 disarms.
+UniqueFd make_timer_fd();
+int arm_timer_fd(int fd, uint64_t first_ns, uint64_t interval_ns);
+// Reads the expiry count so a level-triggered timerfd stops being readable.
+void drain_timer_fd(int fd);
+
+}  // namespace cellos::telemetry

@@ -1,0 +1,191 @@
+// cellos-telemetry: the in-guest agent. Exit codes (sysexits.h): 0 clean stop, 64 bad command
+// line, 70 internal error, 78 configuration or plugin-loading error.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent.hpp"
+#include "config.hpp"
+#include "log.hpp"
+#include "option_table.hpp"
+#include "plugin_library.hpp"
+
+#ifndef CELLOS_TELEMETRY_VERSION
+#define CELLOS_TELEMETRY_VERSION "0.0.0"
+#endif
+#ifndef CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR
+#define CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR "/usr/lib/cellos-telemetry/plugins"
+#endif
+
+namespace ct = cellos::telemetry;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 64;
+constexpr int kExitSoftware = 70;
+constexpr int kExitConfig = 78;
+
+constexpr const char* kDefaultConfig = "/etc/cellos-telemetry/agent.toml";
+
+const char* const kUsage =
+    "Usage: cellos-telemetry [OPTIONS]\n"
+    "\n"
+    "Watches what happens in this guest and declares it to the host.\n"
+    "\n"
+    "Options:\n"
+    "  --config FILE        configuration file (default /etc/cellos-telemetry/agent.toml)\n"
+    "  --plugin-dir DIR     where plugins are found (overrides [agent] plugin_dir)\n"
+    "  --check-config       parse the config, load and validate every plugin, print what\n"
+    "                       would run, and exit\n"
+    "  --version            print the version and the plugin ABI version\n"
+    "  --help               this text, with the options of every plugin found\n"
+    "\n"
+    "Exit codes: 0 clean stop (SIGTERM/SIGINT), 64 bad command line, 70 internal error,\n"
+    "78 configuration or plugin-loading error.\n";
+
+struct CommandLine {
+  std::string config = kDefaultConfig;
+  bool config_given = false;
+  std::optional<std::string> plugin_dir;
+  bool check_config = false;
+  bool version = false;
+  bool help = false;
+  // Development: print one plugin's options as a Markdown table (for its README).
+  std::optional<std::string> options_markdown;
+};
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+CommandLine parse_command_line(int argc, char** argv) {
+  CommandLine cl;
+  const auto value = [&](int& i, const std::string& flag, const std::string& arg) {
+    const auto eq = arg.find('=');
+    if (eq != std::string::npos) return arg.substr(eq + 1);
+    if (i + 1 >= argc) throw UsageError(flag + " needs a value");
+    return std::string(argv[++i]);
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const std::string flag = arg.substr(0, arg.find('='));
+    if (flag == "--config") {
+      cl.config = value(i, flag, arg);
+      cl.config_given = true;
+    } else if (flag == "--plugin-dir") {
+      cl.plugin_dir = value(i, flag, arg);
+    } else if (arg == "--check-config") {
+      cl.check_config = true;
+    } else if (arg == "--version") {
+      cl.version = true;
+    } else if (arg == "--help" || arg == "-h") {
+      cl.help = true;
+    } else if (flag == "--options-markdown") {
+      cl.options_markdown = value(i, flag, arg);
+    } else {
+      throw UsageError("unknown argument '" + arg + "'");
+    }
+  }
+  return cl;
+}
+
+// --plugin-dir wins; then [agent] plugin_dir, relative to the config file's directory; then the
+// directory the package installs plugins into.
+std::string resolve_plugin_dir(const CommandLine& cl, const ct::AgentConfig* cfg) {
+  if (cl.plugin_dir) return *cl.plugin_dir;
+  if (cfg && !cfg->plugin_dir.empty()) {
+    std::filesystem::path p(cfg->plugin_dir);
+    if (p.is_relative()) p = std::filesystem::path(cfg->file).parent_path() / p;
+    return p.lexically_normal().string();
+  }
+  return CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR;
+}
+
+int print_help(const CommandLine& cl) {
+  std::cout << kUsage;
+  std::optional<ct::AgentConfig> cfg;
+  try {
+    cfg = ct::load_config_file(cl.config, "");
+  } catch (const ct::ConfigError&) {
+    // --help works without a readable config; plugins then come from the default directory.
+  }
+  const std::string dir = resolve_plugin_dir(cl, cfg ? &*cfg : nullptr);
+  std::cout << "\nPlugins in " << dir << " (options go in [[probes.NAME]] / [[sinks.NAME]]):\n";
+  const auto files = ct::list_plugin_files(dir);
+  if (files.empty()) std::cout << "  (none found)\n";
+  for (const auto& path : files) {
+    const std::string file = std::filesystem::path(path).filename().string();
+    const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
+    try {
+      const auto lib = ct::load_plugin_file(path, kind, "");
+      const ct_plugin& d = lib->descriptor();
+      std::cout << "\n  " << ct::kind_name(kind) << " " << d.name << " " << d.version << ": "
+                << (d.summary ? d.summary : "") << "\n"
+                << ct::options_as_text(d);
+    } catch (const ct::ConfigError& e) {
+      std::cout << "\n  " << file << ": cannot load: " << e.what() << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int print_options_markdown(const std::string& path) {
+  const std::string file = std::filesystem::path(path).filename().string();
+  const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
+  const auto lib = ct::load_plugin_file(path, kind, "");
+  std::cout << ct::options_as_markdown(lib->descriptor());
+  return kExitOk;
+}
+
+int run(const CommandLine& cl) {
+  if (cl.version) {
+    std::cout << "cellos-telemetry " << CELLOS_TELEMETRY_VERSION << " (plugin ABI "
+              << CT_ABI_MAJOR << "." << CT_ABI_MINOR << ")\n";
+    return kExitOk;
+  }
+  if (cl.help) return print_help(cl);
+  if (cl.options_markdown) return print_options_markdown(*cl.options_markdown);
+
+  ct::AgentConfig cfg = ct::load_config_file(cl.config, "");
+  const std::string dir = resolve_plugin_dir(cl, &cfg);
+  ct::Agent agent(std::move(cfg), {dir});
+  agent.load();
+  if (cl.check_config) {
+    agent.create(false);
+    std::cout << agent.describe();
+    return kExitOk;
+  }
+  ct::prepare_signals();
+  agent.create(true);
+  agent.run();
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CommandLine cl;
+  try {
+    cl = parse_command_line(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "cellos-telemetry: " << e.what() << "\n\n" << kUsage;
+    return kExitUsage;
+  }
+  try {
+    return run(cl);
+  } catch (const ct::ConfigError& e) {
+    ct::log_line(CT_LOG_ERROR, e.what());
+    return kExitConfig;
+  } catch (const std::exception& e) {
+    ct::log_line(CT_LOG_ERROR, std::string("internal error: ") + e.what());
+    return kExitSoftware;
+  }
+}

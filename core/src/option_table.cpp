@@ -1,0 +1,80 @@
+#include "option_table.hpp"
+
+#include <vector>
+
+namespace cellos::telemetry {
+namespace {
+
+const char* type_label(ct_option_type t) {
+  switch (t) {
+    case CT_OPT_BOOL: return "bool";
+    case CT_OPT_INT: return "int";
+    case CT_OPT_STRING: return "string";
+    case CT_OPT_STRING_LIST: return "string list";
+  }
+  return "?";
+}
+
+std::string quoted_list(const char* const* items, const char* sep) {
+  std::string s;
+  for (auto p = items; p && *p; ++p) s += std::string(s.empty() ? "" : sep) + "\"" + *p + "\"";
+  return s;
+}
+
+std::string default_of(const ct_option_spec& o) {
+  switch (o.type) {
+    case CT_OPT_BOOL: return o.int_default ? "true" : "false";
+    case CT_OPT_INT: return std::to_string(o.int_default);
+    case CT_OPT_STRING: return std::string("\"") + (o.string_default ? o.string_default : "") + "\"";
+    case CT_OPT_STRING_LIST: return "[" + quoted_list(o.list_default, ", ") + "]";
+  }
+  return "";
+}
+
+std::string allowed_of(const ct_option_spec& o) {
+  if (o.type == CT_OPT_INT) {
+    return std::to_string(o.int_min) + " to " + std::to_string(o.int_max);
+  }
+  if (o.type == CT_OPT_STRING && o.choices) return quoted_list(o.choices, ", ");
+  return "";
+}
+
+// Keys the core reads from every instance table, listed with the plugin's own.
+const char* const kStar[] = {"*", nullptr};
+const ct_option_spec kEnabled{"enabled", CT_OPT_BOOL, "set false to keep the instance but not run it (per-VM drop-ins)", 1, 0, 1, nullptr, nullptr, nullptr};
+const ct_option_spec kMatch{"match", CT_OPT_STRING_LIST, "globs over probe_source: which events this sink receives", 0, 0, 0, nullptr, nullptr, kStar};
+const ct_option_spec kCapacity{"queue_capacity", CT_OPT_INT, "events this sink may hold before the oldest are dropped (and counted)", 65536, 1, 16777216, nullptr, nullptr, nullptr};
+
+std::vector<ct_option_spec> all_options(const ct_plugin& p) {
+  std::vector<ct_option_spec> v(p.options, p.options + p.n_options);
+  v.push_back(kEnabled);
+  if (p.kind == CT_KIND_SINK) {
+    v.push_back(kMatch);
+    v.push_back(kCapacity);
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string options_as_text(const ct_plugin& p) {
+  std::string out;
+  for (const ct_option_spec& o : all_options(p)) {
+    out += std::string("    ") + o.key + " (" + type_label(o.type) + ", default " + default_of(o);
+    const std::string allowed = allowed_of(o);
+    if (!allowed.empty()) out += ", " + allowed;
+    out += ")\n        " + std::string(o.description ? o.description : "") + "\n";
+  }
+  return out;
+}
+
+std::string options_as_markdown(const ct_plugin& p) {
+  std::string out = "| key | type | default | allowed | description |\n|---|---|---|---|---|\n";
+  for (const ct_option_spec& o : all_options(p)) {
+    out += std::string("| `") + o.key + "` | " + type_label(o.type) + " | `" + default_of(o) +
+           "` | " + allowed_of(o) + " | " + (o.description ? o.description : "") + " |\n";
+  }
+  return out;
+}
+
+}  // namespace cellos::telemetry

@@ -1,0 +1,39 @@
+#include "sink_queue.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+
+namespace cellos::telemetry {
+
+SourceMatcher::SourceMatcher(std::vector<std::string> globs) : globs_(std::move(globs)) {
+  all_ = std::find(globs_.begin(), globs_.end(), "*") != globs_.end();
+}
+
+bool SourceMatcher::matches(std::string_view source) const {
+  if (all_) return true;
+  const std::string s(source);
+  return std::any_of(globs_.begin(), globs_.end(),
+                     [&](const std::string& g) { return fnmatch(g.c_str(), s.c_str(), 0) == 0; });
+}
+
+void SinkQueue::push(OwnedEvent e) {
+  if (capacity_ == 0) {
+    ++unreported_drops_;
+    ++total_drops_;
+    return;
+  }
+  if (events_.size() >= capacity_) {
+    events_.pop_front();
+    ++unreported_drops_;
+    ++total_drops_;
+  }
+  events_.push_back(std::move(e));
+}
+
+void SinkQueue::pop(size_t n) {
+  n = std::min(n, events_.size());
+  events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+}  // namespace cellos::telemetry
