@@ -42,7 +42,8 @@ const char* const kUsage =
     "\n"
     "Options:\n"
     "  --config FILE        configuration file (default /etc/cellos-telemetry/agent.toml)\n"
-    "  --plugin-dir DIR     where plugins are found (overrides [agent] plugin_dir)\n"
+    "  --plugin-dir DIR     where plugins are found (overrides [agent] plugin_dir);\n"
+    "                       repeat it to search several directories in order\n"
     "  --check-config       parse the config, load and validate every plugin, print what\n"
     "                       would run, and exit\n"
     "  --version            print the version and the plugin ABI version\n"
@@ -54,7 +55,7 @@ const char* const kUsage =
 struct CommandLine {
   std::string config = kDefaultConfig;
   bool config_given = false;
-  std::optional<std::string> plugin_dir;
+  std::vector<std::string> plugin_dirs;  // --plugin-dir, repeatable, searched in order
   bool check_config = false;
   bool version = false;
   bool help = false;
@@ -81,7 +82,7 @@ CommandLine parse_command_line(int argc, char** argv) {
       cl.config = value(i, flag, arg);
       cl.config_given = true;
     } else if (flag == "--plugin-dir") {
-      cl.plugin_dir = value(i, flag, arg);
+      cl.plugin_dirs.push_back(value(i, flag, arg));
     } else if (arg == "--check-config") {
       cl.check_config = true;
     } else if (arg == "--version") {
@@ -99,14 +100,14 @@ CommandLine parse_command_line(int argc, char** argv) {
 
 // --plugin-dir wins; then [agent] plugin_dir, relative to the config file's directory; then the
 // directory the package installs plugins into.
-std::string resolve_plugin_dir(const CommandLine& cl, const ct::AgentConfig* cfg) {
-  if (cl.plugin_dir) return *cl.plugin_dir;
+std::vector<std::string> resolve_plugin_dirs(const CommandLine& cl, const ct::AgentConfig* cfg) {
+  if (!cl.plugin_dirs.empty()) return cl.plugin_dirs;
   if (cfg && !cfg->plugin_dir.empty()) {
     std::filesystem::path p(cfg->plugin_dir);
     if (p.is_relative()) p = std::filesystem::path(cfg->file).parent_path() / p;
-    return p.lexically_normal().string();
+    return {p.lexically_normal().string()};
   }
-  return CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR;
+  return {CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR};
 }
 
 int print_help(const CommandLine& cl) {
@@ -117,21 +118,22 @@ int print_help(const CommandLine& cl) {
   } catch (const ct::ConfigError&) {
     // --help works without a readable config; plugins then come from the default directory.
   }
-  const std::string dir = resolve_plugin_dir(cl, cfg ? &*cfg : nullptr);
-  std::cout << "\nPlugins in " << dir << " (options go in [[probes.NAME]] / [[sinks.NAME]]):\n";
-  const auto files = ct::list_plugin_files(dir);
-  if (files.empty()) std::cout << "  (none found)\n";
-  for (const auto& path : files) {
-    const std::string file = std::filesystem::path(path).filename().string();
-    const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
-    try {
-      const auto lib = ct::load_plugin_file(path, kind, "");
-      const ct_plugin& d = lib->descriptor();
-      std::cout << "\n  " << ct::kind_name(kind) << " " << d.name << " " << d.version << ": "
-                << (d.summary ? d.summary : "") << "\n"
-                << ct::options_as_text(d);
-    } catch (const ct::ConfigError& e) {
-      std::cout << "\n  " << file << ": cannot load: " << e.what() << "\n";
+  for (const auto& dir : resolve_plugin_dirs(cl, cfg ? &*cfg : nullptr)) {
+    std::cout << "\nPlugins in " << dir << " (options go in [[probes.NAME]] / [[sinks.NAME]]):\n";
+    const auto files = ct::list_plugin_files(dir);
+    if (files.empty()) std::cout << "  (none found)\n";
+    for (const auto& path : files) {
+      const std::string file = std::filesystem::path(path).filename().string();
+      const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
+      try {
+        const auto lib = ct::load_plugin_file(path, kind, "");
+        const ct_plugin& d = lib->descriptor();
+        std::cout << "\n  " << ct::kind_name(kind) << " " << d.name << " " << d.version << ": "
+                  << (d.summary ? d.summary : "") << "\n"
+                  << ct::options_as_text(d);
+      } catch (const ct::ConfigError& e) {
+        std::cout << "\n  " << file << ": cannot load: " << e.what() << "\n";
+      }
     }
   }
   return kExitOk;
@@ -155,8 +157,8 @@ int run(const CommandLine& cl) {
   if (cl.options_markdown) return print_options_markdown(*cl.options_markdown);
 
   ct::AgentConfig cfg = ct::load_config_file(cl.config, "");
-  const std::string dir = resolve_plugin_dir(cl, &cfg);
-  ct::Agent agent(std::move(cfg), {dir});
+  auto dirs = resolve_plugin_dirs(cl, &cfg);
+  ct::Agent agent(std::move(cfg), std::move(dirs));
   agent.load();
   if (cl.check_config) {
     agent.create(false);

@@ -1,0 +1,263 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace cellos::telemetry::testing {
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') {
+    ADD_FAILURE() << name << " is not set: run the tests through ctest";
+    return "";
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string agent_path() { return env("CT_AGENT"); }
+std::string plugin_dir() { return env("CT_PLUGIN_DIR"); }
+std::string fixture_dir() { return env("CT_FIXTURE_DIR"); }
+std::string source_dir() { return env("CT_SOURCE_DIR"); }
+std::string binary_dir() { return env("CT_BINARY_DIR"); }
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/ct-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const {
+  const std::string p = file(name);
+  std::ofstream(p, std::ios::binary) << content;
+  return p;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+ChildProcess::ChildProcess(std::vector<std::string> argv, const TempDir& dir) {
+  static int counter = 0;
+  const std::string tag = std::to_string(++counter);
+  out_path_ = dir.file("child" + tag + ".out");
+  err_path_ = dir.file("child" + tag + ".err");
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    const int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    dup2(err, 2);
+    // Signals blocked in the test runner would otherwise stay blocked in the agent.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0 && !reaped_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void ChildProcess::signal(int sig) const {
+  if (pid_ > 0 && !reaped_) kill(pid_, sig);
+}
+
+std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      return 128 + WTERMSIG(status);
+    }
+    if (std::chrono::steady_clock::now() >= end) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+bool ChildProcess::running() {
+  if (reaped_) return false;
+  return !wait(std::chrono::milliseconds(0)).has_value();
+}
+
+std::vector<std::string> agent_argv(const std::string& config, std::vector<std::string> extra) {
+  std::vector<std::string> argv{agent_path(), "--config", config, "--plugin-dir", plugin_dir()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+Outcome run_agent(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  TempDir dir;
+  std::vector<std::string> argv{agent_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess child(argv, dir);
+  Outcome o;
+  const auto code = child.wait(timeout);
+  o.exit_code = code.value_or(-1);
+  o.out = child.out();
+  o.err = child.err();
+  return o;
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= end) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::vector<Captured> read_captured(const std::string& path) {
+  // Format, one event a line: source \t pid \t hex(comm) \t ns [\t key=value]...
+  std::vector<Captured> out;
+  std::istringstream in(read_file(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    std::string x;
+    while (std::getline(fields, x, '\t')) f.push_back(x);
+    if (f.size() < 4) continue;
+    Captured c;
+    c.probe_source = f[0];
+    c.guest_pid = static_cast<uint32_t>(std::stoul(f[1]));
+    for (size_t i = 0; i + 1 < f[2].size(); i += 2) {
+      c.guest_comm.push_back(static_cast<char>(std::stoi(f[2].substr(i, 2), nullptr, 16)));
+    }
+    c.guest_monotonic_ns = std::stoull(f[3]);
+    for (size_t i = 4; i < f.size(); ++i) {
+      const auto eq = f[i].find('=');
+      if (eq != std::string::npos) c.extras[f[i].substr(0, eq)] = std::stoull(f[i].substr(eq + 1));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::map<std::string, std::string>> parse_json_lines(const std::string& text) {
+  std::vector<std::map<std::string, std::string>> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t i = 0;
+    const auto skip_ws = [&] {
+      while (i < line.size() && line[i] == ' ') ++i;
+    };
+    const auto parse_string = [&](std::string& s) {
+      if (i >= line.size() || line[i] != '"') return false;
+      ++i;
+      while (i < line.size() && line[i] != '"') {
+        char c = line[i++];
+        if (c == '\\' && i < line.size()) {
+          const char e = line[i++];
+          if (e == 'n') {
+            c = '\n';
+          } else if (e == 't') {
+            c = '\t';
+          } else if (e == 'r') {
+            c = '\r';
+          } else if (e == 'b') {
+            c = '\b';
+          } else if (e == 'f') {
+            c = '\f';
+          } else if (e == 'u' && i + 4 <= line.size()) {
+            const unsigned cp = std::stoul(line.substr(i, 4), nullptr, 16);
+            i += 4;
+            if (cp < 0x80) {
+              s.push_back(static_cast<char>(cp));
+            } else if (cp < 0x800) {
+              s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+              s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+            } else {
+              s.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+              s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+              s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+            }
+            continue;
+          } else {
+            c = e;
+          }
+        }
+        s.push_back(c);
+      }
+      if (i >= line.size()) return false;
+      ++i;
+      return true;
+    };
+    std::map<std::string, std::string> obj;
+    bool ok = !line.empty() && line[0] == '{';
+    i = 1;
+    while (ok) {
+      skip_ws();
+      if (i < line.size() && line[i] == '}') break;
+      std::string k, v;
+      ok = parse_string(k);
+      skip_ws();
+      ok = ok && i < line.size() && line[i++] == ':';
+      skip_ws();
+      if (ok && i < line.size() && line[i] == '"') {
+        ok = parse_string(v);
+      } else {
+        while (ok && i < line.size() && line[i] != ',' && line[i] != '}') v.push_back(line[i++]);
+      }
+      if (ok) obj[k] = v;
+      skip_ws();
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+    if (ok && !obj.empty()) out.push_back(std::move(obj));
+  }
+  return out;
+}
+
+pid_t spawn_named(const std::string& comm, const std::string& go_file) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_NAME, comm.c_str());
+    if (!go_file.empty()) {
+      for (int i = 0; i < 3000 && access(go_file.c_str(), F_OK) != 0; ++i) usleep(10000);
+    }
+    _exit(0);
+  }
+  return pid;
+}
+
+int wait_pid(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace cellos::telemetry::testing
