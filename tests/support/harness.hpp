@@ -13,8 +13,8 @@
 
 namespace cellos::telemetry::testing {
 
-// Paths of the build's artefacts, from the environment CTest sets (see
-// cmake/CellosTelemetryTesting.cmake). Fails the test when unset.
+// Paths of the build's artefacts, compiled in; the environment variable named beside each
+// overrides it.
 std::string agent_path();    // CT_AGENT
 std::string plugin_dir();    // CT_PLUGIN_DIR
 std::string fixture_dir();   // CT_FIXTURE_DIR

@@ -1,0 +1,47 @@
+#include "line_format.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sink = cellos::telemetry::stdout_sink;
+
+namespace {
+
+std::string json_of(std::string_view s) {
+  std::string out;
+  sink::append_json_string(out, s);
+  return out;
+}
+
+TEST(JsonEscaping, PlainTextPassesThrough) { EXPECT_EQ(json_of("sleep"), "\"sleep\""); }
+
+TEST(JsonEscaping, QuotesAndBackslashesAreEscaped) {
+  EXPECT_EQ(json_of("a\"b\\c"), "\"a\\\"b\\\\c\"");
+}
+
+TEST(JsonEscaping, ControlCharactersAreEscaped) {
+  EXPECT_EQ(json_of("\n\r\t\b\f"), "\"\\n\\r\\t\\b\\f\"");
+  EXPECT_EQ(json_of(std::string("\x01\x1f\x7f", 3)), "\"\\u0001\\u001f\\u007f\"");
+}
+
+TEST(JsonEscaping, Utf8PassesThroughUnchanged) {
+  EXPECT_EQ(json_of("\xEF\xBF\xBD\xC3\xA9"), "\"\xEF\xBF\xBD\xC3\xA9\"");
+}
+
+TEST(JsonLine, HasTheWireKeysInOrderAndExtrasAfter) {
+  const ct_extra extras[] = {{"dropped_count", 7}};
+  const ct_event e{"telemetry.dropped", 4294967295u, "a\"b", 18446744073709551615ull, extras, 1};
+  std::string out;
+  sink::append_json_line(out, e);
+  EXPECT_EQ(out,
+            "{\"probe_source\":\"telemetry.dropped\",\"guest_pid\":4294967295,\"guest_comm\":"
+            "\"a\\\"b\",\"guest_monotonic_ns\":18446744073709551615,\"dropped_count\":7}\n");
+}
+
+TEST(TextLine, IsOneAlignedLineWithoutControlCharacters) {
+  const ct_event e{"process.spawned", 42, "evil\nline", 1500000000ull, nullptr, 0};
+  std::string out;
+  sink::append_text_line(out, e);
+  EXPECT_EQ(out, "     1.500000000 process.spawned      pid 42      comm evil?line\n");
+}
+
+}  // namespace
