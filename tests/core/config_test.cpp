@@ -1,0 +1,159 @@
+#include "config.hpp"
+
+#include <cellos/telemetry/sdk.hpp>
+#include <gtest/gtest.h>
+
+namespace ct = cellos::telemetry;
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  try {
+    ct::parse_config(text, "agent.toml", "/default");
+  } catch (const ct::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+constexpr const char* kModes[] = {"fast", "slow", nullptr};
+constexpr const char* kDefaultList[] = {"a", "b", nullptr};
+constexpr ct_option_spec kSpecs[] = {
+    ct::int_option("interval_ms", "", 100, 1, 1000),
+    ct::bool_option("emit_initial", "", false),
+    ct::string_option("mode", "", "fast", kModes),
+    ct::string_list_option("names", "", kDefaultList),
+};
+
+std::string option_error(const std::string& table) {
+  try {
+    const auto cfg = ct::parse_config("[[probes.p]]\n" + table + "\n[[sinks.s]]\n", "agent.toml", "");
+    ct::validate_options(cfg.probes.at(0), kSpecs, 4);
+  } catch (const ct::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, ParsesAgentProbesAndSinks) {
+  const auto cfg = ct::parse_config(R"(
+[agent]
+plugin_dir = "/opt/plugins"
+heartbeat_interval_ms = 0
+shutdown_timeout_ms = 500
+[[probes.process]]
+interval_ms = 50
+[[probes.process]]
+[[sinks.stdout]]
+match = ["process.*"]
+queue_capacity = 10
+[sinks.vsock]
+)",
+                                    "agent.toml", "/default");
+  EXPECT_EQ(cfg.plugin_dir, "/opt/plugins");
+  EXPECT_EQ(cfg.heartbeat_interval_ms, 0u);
+  EXPECT_EQ(cfg.shutdown_timeout_ms, 500u);
+  ASSERT_EQ(cfg.probes.size(), 2u);  // two instances of one plugin are allowed
+  EXPECT_EQ(cfg.probes[1].display_name(), "probes.process[1]");
+  EXPECT_EQ(cfg.probes[0].where.str(), "agent.toml:6:1");
+  ASSERT_EQ(cfg.sinks.size(), 2u);
+  EXPECT_EQ(cfg.sinks[0].match, std::vector<std::string>{"process.*"});
+  EXPECT_EQ(cfg.sinks[0].queue_capacity, 10u);
+  EXPECT_EQ(cfg.sinks[1].queue_capacity, 65536u);
+}
+
+TEST(Config, SyntaxErrorNamesFileLineColumn) {
+  EXPECT_EQ(error_of("[agent]\nheartbeat_interval_ms = = 3\n").rfind("agent.toml:2:", 0), 0u);
+}
+
+TEST(Config, NoSinkIsAnError) {
+  EXPECT_NE(error_of("[[probes.process]]\n").find("no sink is configured"), std::string::npos);
+  EXPECT_NE(error_of("[[sinks.stdout]]\nenabled = false\n").find("no sink"), std::string::npos);
+}
+
+TEST(Config, UnknownKeysAreErrorsWithTheirPosition) {
+  EXPECT_EQ(error_of("[agent]\nheartbeat_intervall_ms = 3\n[[sinks.s]]\n"),
+            "agent.toml:2:1: unknown key 'heartbeat_intervall_ms' in [agent] (known: plugin_dir, "
+            "heartbeat_interval_ms, shutdown_timeout_ms)");
+  EXPECT_EQ(error_of("[sinkz]\n").rfind("agent.toml:1:2: unknown top-level key 'sinkz'", 0), 0u);
+}
+
+TEST(Config, CoreKeysAreTypeAndRangeChecked) {
+  EXPECT_EQ(error_of("[agent]\nheartbeat_interval_ms = \"5\"\n[[sinks.s]]\n"),
+            "agent.toml:2:25: 'heartbeat_interval_ms' must be an integer, not a string");
+  EXPECT_EQ(error_of("[[sinks.s]]\nqueue_capacity = 0\n"),
+            "agent.toml:2:18: 'queue_capacity' = 0 is out of range [1, 16777216]");
+  EXPECT_EQ(error_of("[[sinks.s]]\nmatch = [1]\n"),
+            "agent.toml:2:10: 'match' must hold only strings, not an integer");
+  EXPECT_EQ(error_of("[[sinks.s]]\nmatch = []\n"), "agent.toml:2:9: 'match' must not be empty");
+  EXPECT_NE(error_of("probes = 3\n[[sinks.s]]\n").find("[probes] must be a table"),
+            std::string::npos);
+  EXPECT_NE(error_of("[probes]\nx = 3\n[[sinks.s]]\n").find("'probes.x' must be a table"),
+            std::string::npos);
+}
+
+TEST(Config, MissingFileIsAnErrorNamingIt) {
+  try {
+    ct::load_config_file("/nonexistent/agent.toml", "");
+    FAIL();
+  } catch (const ct::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "/nonexistent/agent.toml: cannot read the configuration file: No such file or "
+              "directory");
+  }
+}
+
+TEST(Options, DefaultsAreFilledIn) {
+  const auto cfg = ct::parse_config("[[probes.p]]\n[[sinks.s]]\n", "agent.toml", "");
+  const auto v = ct::validate_options(cfg.probes[0], kSpecs, 4);
+  const ct::Options o(v.data(), v.size());
+  EXPECT_EQ(o.get_int("interval_ms"), 100);
+  EXPECT_FALSE(o.get_bool("emit_initial"));
+  EXPECT_EQ(o.get_string("mode"), "fast");
+  EXPECT_EQ(o.get_list("names"), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(Options, GivenValuesAreUsed) {
+  const auto cfg = ct::parse_config(
+      "[[probes.p]]\ninterval_ms = 7\nemit_initial = true\nmode = \"slow\"\nnames = []\n"
+      "enabled = true\n[[sinks.s]]\n",
+      "agent.toml", "");
+  const auto v = ct::validate_options(cfg.probes[0], kSpecs, 4);
+  const ct::Options o(v.data(), v.size());
+  EXPECT_EQ(o.get_int("interval_ms"), 7);
+  EXPECT_TRUE(o.get_bool("emit_initial"));
+  EXPECT_EQ(o.get_string("mode"), "slow");
+  EXPECT_TRUE(o.get_list("names").empty());
+  EXPECT_EQ(v.describe(),
+            "interval_ms = 7, emit_initial = true, mode = \"slow\", names = []");
+}
+
+TEST(Options, UnknownKeyNamesTheKnownOnes) {
+  EXPECT_EQ(option_error("intervl_ms = 3"),
+            "agent.toml:2:1: unknown key 'intervl_ms' in [[probes.p]] (known: interval_ms, "
+            "emit_initial, mode, names, enabled)");
+}
+
+TEST(Options, WrongTypesAreErrors) {
+  EXPECT_EQ(option_error("interval_ms = \"3\""),
+            "agent.toml:2:15: 'interval_ms' must be an integer, not a string");
+  EXPECT_EQ(option_error("interval_ms = 1.5"),
+            "agent.toml:2:15: 'interval_ms' must be an integer, not a float");
+  EXPECT_EQ(option_error("emit_initial = 1"),
+            "agent.toml:2:16: 'emit_initial' must be a boolean, not an integer");
+  EXPECT_EQ(option_error("mode = true"),
+            "agent.toml:2:8: 'mode' must be a string, not a boolean");
+  EXPECT_EQ(option_error("names = \"a\""),
+            "agent.toml:2:9: 'names' must be an array of strings, not a string");
+}
+
+TEST(Options, OutOfRangeAndUnknownChoiceAreErrors) {
+  EXPECT_EQ(option_error("interval_ms = 0"),
+            "agent.toml:2:15: 'interval_ms' = 0 is out of range [1, 1000]");
+  EXPECT_EQ(option_error("interval_ms = 1001"),
+            "agent.toml:2:15: 'interval_ms' = 1001 is out of range [1, 1000]");
+  EXPECT_EQ(option_error("mode = \"medium\""),
+            "agent.toml:2:8: 'mode' = \"medium\" is not one of \"fast\", \"slow\"");
+}
+
+}  // namespace
