@@ -16,6 +16,7 @@
 #include "log.hpp"
 #include "option_table.hpp"
 #include "plugin_library.hpp"
+#include "readiness.hpp"
 
 #ifndef CELLOS_TELEMETRY_VERSION
 #define CELLOS_TELEMETRY_VERSION "0.0.0"
@@ -46,6 +47,9 @@ const char* const kUsage =
     "                       repeat it to search several directories in order\n"
     "  --check-config       parse the config, load and validate every plugin, print what\n"
     "                       would run, and exit\n"
+    "  --fork               run in the background; return only once probes are running and\n"
+    "                       sinks have tried to connect (exit 0), or with the error's code\n"
+    "  --ready-timeout-ms N with --fork: give up (exit 70) after N ms (default 2000)\n"
     "  --version            print the version and the plugin ABI version\n"
     "  --help               this text, with the options of every plugin found\n"
     "\n"
@@ -59,6 +63,8 @@ struct CommandLine {
   bool check_config = false;
   bool version = false;
   bool help = false;
+  bool fork = false;
+  long ready_timeout_ms = 2000;
   // Development: print one plugin's options as a Markdown table (for its README).
   std::optional<std::string> options_markdown;
 };
@@ -85,6 +91,15 @@ CommandLine parse_command_line(int argc, char** argv) {
       cl.plugin_dirs.push_back(value(i, flag, arg));
     } else if (arg == "--check-config") {
       cl.check_config = true;
+    } else if (arg == "--fork") {
+      cl.fork = true;
+    } else if (flag == "--ready-timeout-ms") {
+      const std::string v = value(i, flag, arg);
+      char* end = nullptr;
+      cl.ready_timeout_ms = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || cl.ready_timeout_ms < 1 || cl.ready_timeout_ms > 600000) {
+        throw UsageError("--ready-timeout-ms needs a number of milliseconds from 1 to 600000");
+      }
     } else if (arg == "--version") {
       cl.version = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -147,7 +162,7 @@ int print_options_markdown(const std::string& path) {
   return kExitOk;
 }
 
-int run(const CommandLine& cl) {
+int run(const CommandLine& cl, ct::Readiness& readiness) {
   if (cl.version) {
     std::cout << "cellos-telemetry " << CELLOS_TELEMETRY_VERSION << " (plugin ABI "
               << CT_ABI_MAJOR << "." << CT_ABI_MINOR << ")\n";
@@ -167,6 +182,7 @@ int run(const CommandLine& cl) {
   }
   ct::prepare_signals();
   agent.create(true);
+  readiness.ready();
   agent.run();
   return kExitOk;
 }
@@ -181,13 +197,19 @@ int main(int argc, char** argv) {
     std::cerr << "cellos-telemetry: " << e.what() << "\n\n" << kUsage;
     return kExitUsage;
   }
+  ct::Readiness readiness;
   try {
-    return run(cl);
+    if (cl.fork && !cl.help && !cl.version && !cl.check_config && !cl.options_markdown) {
+      readiness = ct::Readiness::fork_and_wait(std::chrono::milliseconds(cl.ready_timeout_ms));
+    }
+    return run(cl, readiness);
   } catch (const ct::ConfigError& e) {
     ct::log_line(CT_LOG_ERROR, e.what());
+    readiness.failed(kExitConfig);
     return kExitConfig;
   } catch (const std::exception& e) {
     ct::log_line(CT_LOG_ERROR, std::string("internal error: ") + e.what());
+    readiness.failed(kExitSoftware);
     return kExitSoftware;
   }
 }
