@@ -113,11 +113,24 @@ void Agent::load() {
 }
 
 std::string Agent::describe() const {
-  std::string out = "config: " + config_.file + "\n";
+  std::string out = "config files (in merge order):\n";
+  for (const auto& f : config_.files) out += "    " + f + "\n";
   out += "plugin directories:";
   for (const auto& d : plugin_dirs_) out += " " + d;
+  const auto from = [&](const char* key) {
+    const auto it = config_.agent_key_where.find(key);
+    return it == config_.agent_key_where.end() ? std::string(" (default)")
+                                               : " (" + it->second.str() + ")";
+  };
   out += "\nheartbeat_interval_ms: " + std::to_string(config_.heartbeat_interval_ms) +
-         "\nshutdown_timeout_ms: " + std::to_string(config_.shutdown_timeout_ms) + "\n";
+         from("heartbeat_interval_ms") +
+         "\nshutdown_timeout_ms: " + std::to_string(config_.shutdown_timeout_ms) +
+         from("shutdown_timeout_ms") + "\n";
+  if (!config_.disable.empty()) {
+    out += "disable:";
+    for (const auto& d : config_.disable) out += " " + d;
+    out += from("disable") + "\n";
+  }
   for (const auto* list : {&probes_, &sinks_}) {
     for (const auto& inst : *list) {
       const ct_plugin& d = inst->plugin();
@@ -137,7 +150,11 @@ std::string Agent::describe() const {
   }
   size_t disabled = 0;
   for (const auto* list : {&config_.probes, &config_.sinks}) {
-    for (const auto& ic : *list) disabled += ic.enabled ? 0 : 1;
+    for (const auto& ic : *list) {
+      if (ic.enabled) continue;
+      ++disabled;
+      out += ic.display_name() + " (" + ic.where.str() + "): disabled\n";
+    }
   }
   out += "OK: " + std::to_string(probes_.size()) + " probe(s), " + std::to_string(sinks_.size()) +
          " sink(s)" + (disabled ? ", " + std::to_string(disabled) + " disabled instance(s)" : "") +

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <toml++/toml.h>
@@ -77,22 +79,25 @@ bool is_core_key(ct_kind kind, std::string_view key) {
   return key == "enabled" || (kind == CT_KIND_SINK && (key == "match" || key == "queue_capacity"));
 }
 
-void parse_agent(AgentConfig& cfg, const toml::node& node) {
+// Later files override earlier ones key by key; each key remembers the file that set it.
+void parse_agent(AgentConfig& cfg, const std::string& file, const toml::node& node) {
   const auto* t = node.as_table();
-  if (!t) fail(pos_of(cfg.file, node.source()), "[agent] must be a table");
+  if (!t) fail(pos_of(file, node.source()), "[agent] must be a table");
   for (const auto& [k, v] : *t) {
     if (k == "plugin_dir") {
-      cfg.plugin_dir = get_string(cfg.file, k, v);
-      cfg.plugin_dir_where = pos_of(cfg.file, v.source());
+      cfg.plugin_dir = get_string(file, k, v);
     } else if (k == "heartbeat_interval_ms") {
-      cfg.heartbeat_interval_ms = static_cast<uint64_t>(get_int(cfg.file, k, v, 0, 3600000));
+      cfg.heartbeat_interval_ms = static_cast<uint64_t>(get_int(file, k, v, 0, 3600000));
     } else if (k == "shutdown_timeout_ms") {
-      cfg.shutdown_timeout_ms = static_cast<uint64_t>(get_int(cfg.file, k, v, 0, 60000));
+      cfg.shutdown_timeout_ms = static_cast<uint64_t>(get_int(file, k, v, 0, 60000));
+    } else if (k == "disable") {
+      cfg.disable = get_string_list(file, k, v);
     } else {
-      fail(pos_of(cfg.file, k.source()),
-           "unknown key '" + std::string(k.str()) +
-               "' in [agent] (known: plugin_dir, heartbeat_interval_ms, shutdown_timeout_ms)");
+      fail(pos_of(file, k.source()), "unknown key '" + std::string(k.str()) +
+                                         "' in [agent] (known: plugin_dir, heartbeat_interval_ms, "
+                                         "shutdown_timeout_ms, disable)");
     }
+    cfg.agent_key_where[std::string(k.str())] = pos_of(file, v.source());
   }
 }
 
@@ -118,29 +123,29 @@ InstanceConfig parse_instance(const std::string& file, ct_kind kind, const std::
   return inst;
 }
 
-void parse_section(AgentConfig& cfg, ct_kind kind, const toml::key& section_key,
-                   const toml::node& node) {
+void parse_section(AgentConfig& cfg, const std::string& file, ct_kind kind,
+                   const toml::key& section_key, const toml::node& node) {
   const std::string section(section_key.str());
   const auto* t = node.as_table();
-  if (!t) fail(pos_of(cfg.file, node.source()), "[" + section + "] must be a table of plugins");
+  if (!t) fail(pos_of(file, node.source()), "[" + section + "] must be a table of plugins");
   auto& list = kind == CT_KIND_PROBE ? cfg.probes : cfg.sinks;
   for (const auto& [name, v] : *t) {
     const std::string plugin(name.str());
     size_t index = 0;
     for (const auto& existing : list) index += existing.plugin == plugin ? 1 : 0;
     if (const auto* one = v.as_table()) {
-      list.push_back(parse_instance(cfg.file, kind, plugin, index, *one));
+      list.push_back(parse_instance(file, kind, plugin, index, *one));
     } else if (const auto* many = v.as_array()) {
       for (const auto& item : *many) {
         const auto* it = item.as_table();
         if (!it) {
-          fail(pos_of(cfg.file, item.source()),
+          fail(pos_of(file, item.source()),
                "[[" + section + "." + plugin + "]] entries must be tables");
         }
-        list.push_back(parse_instance(cfg.file, kind, plugin, index++, *it));
+        list.push_back(parse_instance(file, kind, plugin, index++, *it));
       }
     } else {
-      fail(pos_of(cfg.file, name.source()),
+      fail(pos_of(file, name.source()),
            "'" + section + "." + plugin + "' must be a table: write [[" + section + "." + plugin +
                "]]");
     }
@@ -159,46 +164,104 @@ std::string InstanceConfig::display_name() const {
          std::to_string(index) + "]";
 }
 
-AgentConfig parse_config(const std::string& text, const std::string& path,
-                         const std::string& default_plugin_dir) {
-  AgentConfig cfg;
-  cfg.file = path;
-  cfg.plugin_dir = default_plugin_dir;
+void merge_config(AgentConfig& cfg, const std::string& text, const std::string& path) {
   auto document = std::make_shared<toml::table>();
   try {
     *document = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     fail(pos_of(path, e.source()), std::string(e.description()));
   }
+  cfg.files.push_back(path);
+  const size_t first_probe = cfg.probes.size(), first_sink = cfg.sinks.size();
   for (const auto& [k, v] : *document) {
     if (k == "agent") {
-      parse_agent(cfg, v);
+      parse_agent(cfg, path, v);
     } else if (k == "probes") {
-      parse_section(cfg, CT_KIND_PROBE, k, v);
+      parse_section(cfg, path, CT_KIND_PROBE, k, v);
     } else if (k == "sinks") {
-      parse_section(cfg, CT_KIND_SINK, k, v);
+      parse_section(cfg, path, CT_KIND_SINK, k, v);
     } else {
       fail(pos_of(path, k.source()),
            "unknown top-level key '" + std::string(k.str()) + "' (known: agent, probes, sinks)");
     }
   }
-  for (auto* list : {&cfg.probes, &cfg.sinks}) {
-    for (auto& inst : *list) inst.document = document;
+  for (size_t i = first_probe; i < cfg.probes.size(); ++i) cfg.probes[i].document = document;
+  for (size_t i = first_sink; i < cfg.sinks.size(); ++i) cfg.sinks[i].document = document;
+}
+
+void finish_config(AgentConfig& cfg) {
+  // [agent] disable: "probes.NAME" turns off every instance of NAME, "probes.NAME[i]" one.
+  for (const auto& name : cfg.disable) {
+    bool found = false;
+    for (auto* list : {&cfg.probes, &cfg.sinks}) {
+      for (auto& inst : *list) {
+        const std::string full = inst.display_name();
+        if (name == full || name == full.substr(0, full.find('['))) {
+          inst.enabled = false;
+          found = true;
+        }
+      }
+    }
+    if (!found) {
+      fail(cfg.agent_key_where.at("disable"),
+           "'disable' names '" + name + "', which no file configures (write probes.NAME, " +
+               "sinks.NAME or probes.NAME[INDEX])");
+    }
   }
   bool any_sink = false;
   for (const auto& s : cfg.sinks) any_sink = any_sink || s.enabled;
   if (!any_sink) {
-    fail(SourcePos{path, 1, 1}, "no sink is configured: events would go nowhere (add [[sinks.stdout]] or [[sinks.vsock]])");
+    fail(SourcePos{cfg.file, 0, 0},
+         "no sink is configured: events would go nowhere (add [[sinks.stdout]] or "
+         "[[sinks.vsock]])");
   }
+}
+
+AgentConfig parse_config(const std::string& text, const std::string& path,
+                         const std::string& default_plugin_dir) {
+  AgentConfig cfg;
+  cfg.file = path;
+  cfg.plugin_dir = default_plugin_dir;
+  merge_config(cfg, text, path);
+  finish_config(cfg);
   return cfg;
 }
 
-AgentConfig load_config_file(const std::string& path, const std::string& default_plugin_dir) {
+namespace {
+
+std::string read_config_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read the configuration file: " + std::strerror(errno));
+  if (!in) {
+    throw ConfigError(path + ": cannot read the configuration file: " + std::strerror(errno));
+  }
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_config(text.str(), path, default_plugin_dir);
+  return text.str();
+}
+
+}  // namespace
+
+std::string default_drop_in_dir(const std::string& config_path) {
+  return (std::filesystem::path(config_path).parent_path() / "agent.d").string();
+}
+
+AgentConfig load_config_file(const std::string& path, const std::string& default_plugin_dir,
+                             const std::string& drop_in_dir) {
+  AgentConfig cfg;
+  cfg.file = path;
+  cfg.plugin_dir = default_plugin_dir;
+  merge_config(cfg, read_config_text(path), path);
+  std::vector<std::string> drop_ins;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(drop_in_dir, ec)) {
+    if (e.path().extension() == ".toml" && !e.path().filename().string().starts_with(".")) {
+      drop_ins.push_back(e.path().string());
+    }
+  }
+  std::sort(drop_ins.begin(), drop_ins.end());
+  for (const auto& d : drop_ins) merge_config(cfg, read_config_text(d), d);
+  finish_config(cfg);
+  return cfg;
 }
 
 OptionValues validate_options(const InstanceConfig& inst, const ct_option_spec* specs,

@@ -3,6 +3,7 @@
 #include <cellos/telemetry/plugin_abi.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -47,17 +48,26 @@ struct InstanceConfig {
 };
 
 struct AgentConfig {
-  std::string file;
+  std::string file;                // the base file
+  std::vector<std::string> files;  // every file read, base first, then drop-ins in order
   std::string plugin_dir;
-  SourcePos plugin_dir_where;
   uint64_t heartbeat_interval_ms = 5000;
   uint64_t shutdown_timeout_ms = 2000;
+  std::vector<std::string> disable;  // instance names turned off ([agent] disable)
+  std::map<std::string, SourcePos> agent_key_where;  // which file set each [agent] key
   std::vector<InstanceConfig> probes;
   std::vector<InstanceConfig> sinks;
 };
 
-// Parses and validates everything the core owns. Throws ConfigError.
-AgentConfig load_config_file(const std::string& path, const std::string& default_plugin_dir);
+// <directory of the config file>/agent.d
+std::string default_drop_in_dir(const std::string& config_path);
+
+// Reads the base file, then every *.toml in drop_in_dir in lexical order: [agent] keys of later
+// files override, instance tables add instances. Validates everything the core owns. Throws
+// ConfigError.
+AgentConfig load_config_file(const std::string& path, const std::string& default_plugin_dir,
+                             const std::string& drop_in_dir);
+// One document on its own (tests, fuzzing).
 AgentConfig parse_config(const std::string& text, const std::string& path,
                          const std::string& default_plugin_dir);
 

@@ -42,7 +42,8 @@ const char* const kUsage =
     "Watches what happens in this guest and declares it to the host.\n"
     "\n"
     "Options:\n"
-    "  --config FILE        configuration file (default /etc/cellos-telemetry/agent.toml)\n"
+    "  --config FILE        configuration file (default /etc/cellos-telemetry/agent.toml);\n"
+    "                       then every *.toml in agent.d/ beside it, in lexical order\n"
     "  --plugin-dir DIR     where plugins are found (overrides [agent] plugin_dir);\n"
     "                       repeat it to search several directories in order\n"
     "  --check-config       parse the config, load and validate every plugin, print what\n"
@@ -113,13 +114,15 @@ CommandLine parse_command_line(int argc, char** argv) {
   return cl;
 }
 
-// --plugin-dir wins; then [agent] plugin_dir, relative to the config file's directory; then the
-// directory the package installs plugins into.
+// --plugin-dir wins; then [agent] plugin_dir, relative to the directory of the file that set it;
+// then the directory the package installs plugins into.
 std::vector<std::string> resolve_plugin_dirs(const CommandLine& cl, const ct::AgentConfig* cfg) {
   if (!cl.plugin_dirs.empty()) return cl.plugin_dirs;
   if (cfg && !cfg->plugin_dir.empty()) {
     std::filesystem::path p(cfg->plugin_dir);
-    if (p.is_relative()) p = std::filesystem::path(cfg->file).parent_path() / p;
+    if (p.is_relative()) {
+      p = std::filesystem::path(cfg->agent_key_where.at("plugin_dir").file).parent_path() / p;
+    }
     return {p.lexically_normal().string()};
   }
   return {CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR};
@@ -129,7 +132,7 @@ int print_help(const CommandLine& cl) {
   std::cout << kUsage;
   std::optional<ct::AgentConfig> cfg;
   try {
-    cfg = ct::load_config_file(cl.config, "");
+    cfg = ct::load_config_file(cl.config, "", ct::default_drop_in_dir(cl.config));
   } catch (const ct::ConfigError&) {
     // --help works without a readable config; plugins then come from the default directory.
   }
@@ -171,7 +174,8 @@ int run(const CommandLine& cl, ct::Readiness& readiness) {
   if (cl.help) return print_help(cl);
   if (cl.options_markdown) return print_options_markdown(*cl.options_markdown);
 
-  ct::AgentConfig cfg = ct::load_config_file(cl.config, "");
+  ct::AgentConfig cfg =
+      ct::load_config_file(cl.config, "", ct::default_drop_in_dir(cl.config));
   auto dirs = resolve_plugin_dirs(cl, &cfg);
   ct::Agent agent(std::move(cfg), std::move(dirs));
   agent.load();

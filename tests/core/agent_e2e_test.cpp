@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <set>
 
 #include "harness.hpp"
@@ -82,6 +83,24 @@ TEST(AgentCli, CheckConfigPrintsWhatWouldRun) {
   EXPECT_NE(o.out.find("match = [\"*\"], queue_capacity = 65536"), std::string::npos);
   EXPECT_NE(o.out.find("OK: 2 probe(s), 1 sink(s), 1 disabled instance(s)"), std::string::npos);
   EXPECT_EQ(t::read_file(dir.file("c")), "");  // nothing ran
+}
+
+TEST(AgentCli, CheckConfigShowsWhereEachPartOfAMergedConfigCameFrom) {
+  t::TempDir dir;
+  std::filesystem::create_directory(dir.file("agent.d"));
+  dir.write("agent.d/50-vm.toml",
+            "[agent]\nheartbeat_interval_ms = 1000\ndisable = [\"probes.thrower\"]\n"
+            "[[probes.scripted]]\ntotal = 9\n");
+  const auto o = run_with(dir, "[[probes.thrower]]\n" + capture(dir, "c"), {"--check-config"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const std::string vm = dir.file("agent.d/50-vm.toml");
+  EXPECT_NE(o.out.find("    " + dir.file("agent.toml") + "\n    " + vm + "\n"), std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("heartbeat_interval_ms: 1000 (" + vm + ":2:25)"), std::string::npos);
+  EXPECT_NE(o.out.find("shutdown_timeout_ms: 2000 (default)"), std::string::npos);
+  EXPECT_NE(o.out.find("probes.scripted[0] (" + vm + ":4:1)"), std::string::npos);
+  EXPECT_NE(o.out.find("probes.thrower[0] (" + dir.file("agent.toml") + ":1:1): disabled"),
+            std::string::npos);
 }
 
 TEST(AgentCli, BadOptionExits78WithFileLineColumn) {

@@ -1,7 +1,10 @@
 #include "config.hpp"
+#include "harness.hpp"
 
 #include <cellos/telemetry/sdk.hpp>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 namespace ct = cellos::telemetry;
 
@@ -74,7 +77,7 @@ TEST(Config, NoSinkIsAnError) {
 TEST(Config, UnknownKeysAreErrorsWithTheirPosition) {
   EXPECT_EQ(error_of("[agent]\nheartbeat_intervall_ms = 3\n[[sinks.s]]\n"),
             "agent.toml:2:1: unknown key 'heartbeat_intervall_ms' in [agent] (known: plugin_dir, "
-            "heartbeat_interval_ms, shutdown_timeout_ms)");
+            "heartbeat_interval_ms, shutdown_timeout_ms, disable)");
   EXPECT_EQ(error_of("[sinkz]\n").rfind("agent.toml:1:2: unknown top-level key 'sinkz'", 0), 0u);
 }
 
@@ -94,7 +97,7 @@ TEST(Config, CoreKeysAreTypeAndRangeChecked) {
 
 TEST(Config, MissingFileIsAnErrorNamingIt) {
   try {
-    ct::load_config_file("/nonexistent/agent.toml", "");
+    ct::load_config_file("/nonexistent/agent.toml", "", "/nonexistent/agent.d");
     FAIL();
   } catch (const ct::ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -154,6 +157,72 @@ TEST(Options, OutOfRangeAndUnknownChoiceAreErrors) {
             "agent.toml:2:15: 'interval_ms' = 1001 is out of range [1, 1000]");
   EXPECT_EQ(option_error("mode = \"medium\""),
             "agent.toml:2:8: 'mode' = \"medium\" is not one of \"fast\", \"slow\"");
+}
+
+TEST(DropIns, AreMergedInLexicalOrder) {
+  cellos::telemetry::testing::TempDir dir;
+  const std::string base = dir.write("agent.toml",
+                                     "[agent]\nheartbeat_interval_ms = 100\nshutdown_timeout_ms = 7\n"
+                                     "[[probes.process]]\n[[sinks.vsock]]\n");
+  std::filesystem::create_directory(dir.file("agent.d"));
+  dir.write("agent.d/20-second.toml", "[agent]\nheartbeat_interval_ms = 300\n[[probes.extra]]\n");
+  dir.write("agent.d/10-first.toml", "[agent]\nheartbeat_interval_ms = 200\n[[probes.process]]\n"
+                                     "interval_ms = 5\n");
+  dir.write("agent.d/notes.txt", "not toml, not read");
+  const auto cfg = ct::load_config_file(base, "", dir.file("agent.d"));
+  EXPECT_EQ(cfg.files, (std::vector<std::string>{base, dir.file("agent.d/10-first.toml"),
+                                                 dir.file("agent.d/20-second.toml")}));
+  EXPECT_EQ(cfg.heartbeat_interval_ms, 300u);  // the last file wins
+  EXPECT_EQ(cfg.agent_key_where.at("heartbeat_interval_ms").str(),
+            dir.file("agent.d/20-second.toml") + ":2:25");
+  EXPECT_EQ(cfg.shutdown_timeout_ms, 7u);  // untouched keys keep the base's value
+  ASSERT_EQ(cfg.probes.size(), 3u);        // tables add instances
+  EXPECT_EQ(cfg.probes[1].display_name(), "probes.process[1]");
+  EXPECT_EQ(cfg.probes[1].where.str(), dir.file("agent.d/10-first.toml") + ":3:1");
+  EXPECT_EQ(cfg.probes[2].plugin, "extra");
+}
+
+TEST(DropIns, DisableTurnsOffInstancesFromEarlierFiles) {
+  cellos::telemetry::testing::TempDir dir;
+  const std::string base = dir.write("agent.toml",
+                                     "[[probes.process]]\n[[probes.process]]\n[[probes.other]]\n"
+                                     "[[sinks.vsock]]\n[[sinks.stdout]]\n");
+  std::filesystem::create_directory(dir.file("agent.d"));
+  dir.write("agent.d/vm.toml", "[agent]\ndisable = [\"probes.process[1]\", \"probes.other\", "
+                               "\"sinks.stdout\"]\n");
+  const auto cfg = ct::load_config_file(base, "", dir.file("agent.d"));
+  std::map<std::string, bool> enabled;
+  for (const auto* list : {&cfg.probes, &cfg.sinks}) {
+    for (const auto& i : *list) enabled[i.display_name()] = i.enabled;
+  }
+  EXPECT_EQ(enabled, (std::map<std::string, bool>{{"probes.process[0]", true},
+                                                  {"probes.process[1]", false},
+                                                  {"probes.other[0]", false},
+                                                  {"sinks.vsock[0]", true},
+                                                  {"sinks.stdout[0]", false}}));
+}
+
+TEST(DropIns, ErrorsNameTheDropInFile) {
+  cellos::telemetry::testing::TempDir dir;
+  const std::string base = dir.write("agent.toml", "[[sinks.vsock]]\n");
+  std::filesystem::create_directory(dir.file("agent.d"));
+  dir.write("agent.d/vm.toml", "[agent]\ndisable = [\"probes.typo\"]\n");
+  try {
+    ct::load_config_file(base, "", dir.file("agent.d"));
+    FAIL();
+  } catch (const ct::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              dir.file("agent.d/vm.toml") +
+                  ":2:11: 'disable' names 'probes.typo', which no file configures (write "
+                  "probes.NAME, sinks.NAME or probes.NAME[INDEX])");
+  }
+  dir.write("agent.d/vm.toml", "[agent]\ndisable = [\"sinks.vsock\"]\n");
+  try {
+    ct::load_config_file(base, "", dir.file("agent.d"));
+    FAIL();
+  } catch (const ct::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("no sink is configured"), std::string::npos);
+  }
 }
 
 }  // namespace
