@@ -1,0 +1,67 @@
+#include "frame_buffer.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "frame_encoder.hpp"
+
+namespace cellos::telemetry::wire {
+
+FrameBuffer::FrameBuffer(size_t capacity) : capacity_(capacity), storage_(2 * capacity) {
+  if (capacity < 2 * kMaxFrameBytes) {
+    throw std::invalid_argument("frame buffer capacity must hold two maximum-size frames");
+  }
+}
+
+bool FrameBuffer::has_room() const { return bytes() + kMaxFrameBytes <= capacity_; }
+
+std::span<uint8_t> FrameBuffer::reserve() {
+  if (!has_room()) return {};
+  if (storage_.size() - tail_ < kMaxFrameBytes) {
+    std::memmove(storage_.data(), storage_.data() + head_, bytes());
+    tail_ -= head_;
+    head_ = 0;
+  }
+  return {storage_.data() + tail_, kMaxFrameBytes};
+}
+
+void FrameBuffer::commit(size_t frame_bytes) {
+  tail_ += frame_bytes;
+  ++frames_;
+}
+
+std::span<const uint8_t> FrameBuffer::unsent() const {
+  return {storage_.data() + head_ + sent_, bytes() - sent_};
+}
+
+void FrameBuffer::mark_sent(size_t n) { sent_ += n; }
+
+size_t FrameBuffer::frame_size_at(size_t offset) const {
+  const uint8_t* p = storage_.data() + head_ + offset;
+  return kLengthPrefixBytes +
+         (uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24);
+}
+
+size_t FrameBuffer::frames_sent() const {
+  size_t n = 0;
+  for (size_t offset = 0; offset < sent_; offset += frame_size_at(offset)) ++n;
+  return n;
+}
+
+size_t FrameBuffer::release_consumed(size_t consumed) {
+  if (consumed > sent_) consumed = sent_;
+  size_t released = 0, dropped = 0;
+  while (frames_ > 0) {
+    const size_t frame = frame_size_at(released);
+    if (released + frame > consumed) break;
+    released += frame;
+    --frames_;
+    ++dropped;
+  }
+  head_ += released;
+  sent_ -= released;
+  if (head_ == tail_) head_ = tail_ = 0;
+  return dropped;
+}
+
+}  // namespace cellos::telemetry::wire

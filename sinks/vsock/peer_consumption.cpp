@@ -1,0 +1,33 @@
+#include "peer_consumption.hpp"
+
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+
+namespace cellos::telemetry::wire {
+
+Unconsumed unconsumed_bytes(int fd) {
+  Unconsumed u;
+  int pending = 0;
+  if (ioctl(fd, SIOCOUTQ, &pending) != 0) {
+    u.status = Unconsumed::kUnsupported;
+    u.error = errno;
+    return u;
+  }
+  // When a Unix-socket reader dies, the kernel first marks this end shut down (and reset if
+  // data was unread), and only then frees the dead reader's queue, which drops the count to 0
+  // as if everything had been read. So look for the hang-up after reading the count: a count
+  // taken before it was still true; one taken after cannot be trusted and is not used.
+  pollfd p{fd, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) != 0) {
+    u.status = Unconsumed::kPeerGone;
+    return u;
+  }
+  u.status = Unconsumed::kKnown;
+  u.bytes = pending > 0 ? static_cast<size_t>(pending) : 0;
+  return u;
+}
+
+}  // namespace cellos::telemetry::wire

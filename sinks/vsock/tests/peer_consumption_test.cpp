@@ -1,0 +1,96 @@
+// Verifies on this kernel what the sink's no-loss promise rests on: SIOCOUTQ on a Unix stream
+// socket counts what the reader has not consumed, and a dead reader is never mistaken for one
+// that consumed everything.
+#include "peer_consumption.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+namespace wire = cellos::telemetry::wire;
+
+namespace {
+
+struct Pair {
+  int writer = -1, reader = -1;
+  Pair() {
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0) {
+      writer = fds[0];
+      reader = fds[1];
+    }
+  }
+  ~Pair() {
+    if (writer >= 0) close(writer);
+    if (reader >= 0) close(reader);
+  }
+};
+
+void write_all(int fd, size_t n) {
+  std::vector<char> data(n, 'x');
+  ASSERT_EQ(send(fd, data.data(), n, MSG_NOSIGNAL), static_cast<ssize_t>(n));
+}
+
+TEST(PeerConsumption, CountsUnreadBytesAndDropsToZeroOnceRead) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  EXPECT_EQ(wire::unconsumed_bytes(p.writer).status, wire::Unconsumed::kKnown);
+  EXPECT_EQ(wire::unconsumed_bytes(p.writer).bytes, 0u);
+  write_all(p.writer, 1000);
+  const auto before = wire::unconsumed_bytes(p.writer);
+  ASSERT_EQ(before.status, wire::Unconsumed::kKnown);
+  EXPECT_GE(before.bytes, 1000u);  // at least what is unread (it counts buffer memory)
+  char buf[1000];
+  ASSERT_EQ(recv(p.reader, buf, sizeof buf, 0), 1000);
+  const auto after = wire::unconsumed_bytes(p.writer);
+  EXPECT_EQ(after.status, wire::Unconsumed::kKnown);
+  EXPECT_EQ(after.bytes, 0u);
+}
+
+TEST(PeerConsumption, PartlyReadDataStillCountsWhatIsLeft) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 4000);
+  char buf[3000];
+  ASSERT_EQ(recv(p.reader, buf, sizeof buf, 0), 3000);
+  const auto u = wire::unconsumed_bytes(p.writer);
+  ASSERT_EQ(u.status, wire::Unconsumed::kKnown);
+  EXPECT_GE(u.bytes, 1000u);
+}
+
+TEST(PeerConsumption, ReaderDyingWithUnreadDataIsNeverTakenForConsumption) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 5000);
+  close(p.reader);  // as a SIGKILLed listener: its queue, with our 5000 bytes, is freed
+  p.reader = -1;
+  const auto u = wire::unconsumed_bytes(p.writer);
+  EXPECT_EQ(u.status, wire::Unconsumed::kPeerGone);
+}
+
+TEST(PeerConsumption, ReaderClosingAfterReadingEverythingIsAlsoGone) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 10);
+  char buf[10];
+  ASSERT_EQ(recv(p.reader, buf, sizeof buf, 0), 10);
+  close(p.reader);
+  p.reader = -1;
+  EXPECT_EQ(wire::unconsumed_bytes(p.writer).status, wire::Unconsumed::kPeerGone);
+}
+
+TEST(PeerConsumption, SocketsWithoutTheCountSaySo) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const auto u = wire::unconsumed_bytes(fds[1]);
+  // A pipe is no socket: SIOCOUTQ is refused and the caller falls back.
+  EXPECT_EQ(u.status, wire::Unconsumed::kUnsupported);
+  EXPECT_NE(u.error, 0);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+}  // namespace

@@ -1,0 +1,382 @@
+// The vsock sink: every event as one CBOR frame (design section 2) to the host over AF_VSOCK,
+// or over a Unix socket standing in for it. Everything happens in the agent's event loop:
+// non-blocking connect and writes, one timer for backoff, connect timeout and consumption polls.
+//
+// Delivery contract:
+//  - While not connected it accepts nothing, so the core's queue keeps the events (and counts
+//    what overflows: the core then offers telemetry.dropped before anything newer).
+//  - Accepted events become frames in a bounded buffer and stay there until the host has
+//    consumed them (SIOCOUTQ), not merely until they were written: bytes written into a socket
+//    whose reader then dies are lost with it. After any lost connection everything held is
+//    sent again from a frame boundary: a frame can arrive twice, never cut, never lost.
+#include <cellos/telemetry/sdk.hpp>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "frame_buffer.hpp"
+#include "frame_encoder.hpp"
+#include "peer_consumption.hpp"
+#include "reconnect_backoff.hpp"
+#include "socket_address.hpp"
+
+namespace {
+
+namespace ctt = cellos::telemetry;
+namespace wire = cellos::telemetry::wire;
+
+constexpr uint64_t kNsPerMs = 1000000;
+// While the buffer is full of frames written but not yet consumed, nothing on the socket says
+// when the host reads them (EPOLLOUT only means "below a quarter of the send buffer"), so the
+// sink asks the kernel this often.
+constexpr uint64_t kConsumptionPollNs = 1 * kNsPerMs;
+
+uint64_t seed() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_nsec) ^ (static_cast<uint64_t>(ts.tv_sec) << 20) ^
+         (static_cast<uint64_t>(getpid()) << 40);
+}
+
+std::string plural(size_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+class VsockSink final : public ctt::Sink {
+ public:
+  VsockSink(ctt::Host host, const ctt::Options& opts)
+      : host_(host),
+        address_(wire::parse_connect_address(opts.get_string("address"))),
+        connect_timeout_ms_(static_cast<uint64_t>(opts.get_int("connect_timeout_ms"))),
+        buffer_(static_cast<size_t>(opts.get_int("buffer_bytes"))),
+        backoff_(static_cast<uint64_t>(opts.get_int("reconnect_min_ms")),
+                 static_cast<uint64_t>(opts.get_int("reconnect_max_ms")), seed()) {
+    if (opts.get_int("reconnect_max_ms") < opts.get_int("reconnect_min_ms")) {
+      throw std::invalid_argument("reconnect_max_ms must not be below reconnect_min_ms");
+    }
+  }
+
+  ~VsockSink() override { close_socket(); }
+
+  void start() override { connect_now(); }
+
+  size_t consume(std::span<const ct_event> events) override {
+    if (state_ != State::kConnected) {
+      want_wake_ = true;
+      return 0;
+    }
+    size_t taken = 0;
+    for (; taken < events.size(); ++taken) {
+      std::span<uint8_t> room = buffer_.reserve();
+      if (room.empty()) {
+        // Make what can be made of the socket before refusing: write, then drop what the
+        // host has consumed meanwhile.
+        if (!write_pending()) break;
+        release_consumed();
+        room = buffer_.reserve();
+        if (room.empty()) break;
+      }
+      const size_t n = wire::encode_frame(events[taken], room);
+      if (n == 0) {
+        note_oversized(events[taken]);
+        continue;
+      }
+      buffer_.commit(n);
+      ++frames_encoded_;
+    }
+    if (state_ == State::kConnected) write_pending();
+    if (taken < events.size()) {
+      want_wake_ = true;
+      if (state_ == State::kConnected) set_timer(kConsumptionPollNs, kConsumptionPollNs, true);
+    }
+    return taken;
+  }
+
+  void on_fd(int fd, uint32_t events) override {
+    if (fd != fd_) return;
+    if (state_ == State::kConnecting) {
+      const int err = socket_error();
+      if (err == 0 && (events & CT_FD_WRITE) != 0) {
+        on_connected();
+      } else {
+        attempt_failed(err != 0 ? err : ECONNREFUSED);
+      }
+      return;
+    }
+    if (state_ != State::kConnected) return;
+    if ((events & CT_FD_ERROR) != 0) {
+      const int err = socket_error();
+      lose(err != 0 ? std::strerror(err) : "socket error");
+      return;
+    }
+    if ((events & CT_FD_READ) != 0 && !drain_input()) return;
+    if ((events & CT_FD_HANGUP) != 0) {
+      lose("the host hung up");
+      return;
+    }
+    if ((events & CT_FD_WRITE) != 0 && !write_pending()) return;
+    release_consumed();
+    maybe_wake();
+  }
+
+  void on_timer() override {
+    switch (state_) {
+      case State::kWaiting:
+        connect_now();
+        break;
+      case State::kConnecting:
+        attempt_failed(ETIMEDOUT);
+        break;
+      case State::kConnected:
+        if (write_pending()) {
+          release_consumed();
+          maybe_wake();
+        }
+        break;
+      case State::kStopped:
+        break;
+    }
+  }
+
+  bool flush() override {
+    if (state_ == State::kConnected && write_pending()) release_consumed();
+    return buffer_.empty();
+  }
+
+  void stop() override {
+    if (state_ == State::kStopped) return;
+    set_timer(0, 0);
+    std::string summary = "stopping: " + plural(frames_encoded_, "frame") + " over " +
+                          plural(connections_, "connection") + ", " +
+                          plural(frames_resent_, "frame") + " sent again after lost connections";
+    if (oversized_ > 0) summary += ", " + plural(oversized_, "oversized event") + " not sent";
+    host_.log(CT_LOG_INFO, summary);
+    if (!buffer_.empty()) {
+      host_.warn(plural(buffer_.frames(), "frame") + " not confirmed consumed by " +
+                 address_.text + " at shutdown");
+    }
+    close_socket();
+    state_ = State::kStopped;
+  }
+
+ private:
+  enum class State { kWaiting, kConnecting, kConnected, kStopped };
+
+  void connect_now() {
+    fd_ = socket(address_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      attempt_failed(errno);
+      return;
+    }
+    if (connect(fd_, address_.get(), address_.length) == 0) {
+      on_connected();
+    } else if (errno == EINPROGRESS) {
+      state_ = State::kConnecting;
+      set_interest(CT_FD_WRITE);
+      set_timer(connect_timeout_ms_ * kNsPerMs, 0);
+    } else {
+      attempt_failed(errno);  // ENOENT, ECONNREFUSED, EAGAIN (listener's backlog full), ...
+    }
+  }
+
+  void on_connected() {
+    state_ = State::kConnected;
+    ++connections_;
+    set_timer(0, 0);
+    set_interest(CT_FD_READ);
+    std::string message = "connected to " + address_.text;
+    if (!buffer_.empty()) message += "; sending " + plural(buffer_.frames(), "held frame");
+    host_.log(CT_LOG_INFO, message);
+    unreachable_reported_ = false;
+    if (write_pending()) maybe_wake();
+  }
+
+  // One failed attempt: reported once per outage, not per retry.
+  void attempt_failed(int err) {
+    close_socket();
+    if (!unreachable_reported_) {
+      host_.warn("cannot connect to " + address_.text + ": " + std::strerror(err) +
+                 "; retrying with backoff while the agent queues events");
+      unreachable_reported_ = true;
+    }
+    schedule_retry();
+  }
+
+  void lose(const std::string& why) {
+    const size_t resend = buffer_.frames_sent();
+    frames_resent_ += resend;
+    host_.warn("lost the connection to " + address_.text + ": " + why + "; reconnecting (" +
+               plural(resend, "frame") + " written but not confirmed consumed will be sent again)");
+    unreachable_reported_ = true;  // the outage is reported; its retries are not
+    close_socket();
+    buffer_.rewind();
+    schedule_retry();
+  }
+
+  void schedule_retry() {
+    state_ = State::kWaiting;
+    set_timer(backoff_.next_delay_ms() * kNsPerMs, 0);
+  }
+
+  // Writes what the buffer holds until done or the socket is full. False if the connection
+  // was lost doing so.
+  bool write_pending() {
+    while (true) {
+      const std::span<const uint8_t> data = buffer_.unsent();
+      if (data.empty()) break;
+      const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        buffer_.mark_sent(static_cast<size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        set_interest(CT_FD_READ | CT_FD_WRITE);
+        return true;
+      } else {
+        lose(n == 0 ? "send wrote nothing" : std::strerror(errno));
+        return false;
+      }
+    }
+    set_interest(CT_FD_READ);
+    if (!consumption_known_) buffer_.release_sent();
+    return true;
+  }
+
+  // Drops the frames the host has consumed from the buffer.
+  void release_consumed() {
+    if (state_ != State::kConnected || buffer_.sent() == 0) return;
+    if (!consumption_known_) {
+      buffer_.release_sent();
+      return;
+    }
+    const wire::Unconsumed u = wire::unconsumed_bytes(fd_);
+    switch (u.status) {
+      case wire::Unconsumed::kKnown:
+        if (buffer_.release_consumed(buffer_.sent() > u.bytes ? buffer_.sent() - u.bytes : 0) >
+            0) {
+          backoff_.reset();  // the host is really there and reading
+        }
+        break;
+      case wire::Unconsumed::kUnsupported:
+        consumption_known_ = false;
+        host_.warn(std::string("the kernel cannot tell what the host consumed on ") +
+                   address_.text + " (SIOCOUTQ: " + std::strerror(u.error) +
+                   "); frames count as delivered once written, so a host-side restart can lose "
+                   "up to buffer_bytes of them");
+        buffer_.release_sent();
+        backoff_.reset();
+        break;
+      case wire::Unconsumed::kPeerGone:
+        break;  // the fd reports the loss; this count must not release anything
+    }
+  }
+
+  // Resumes the core's delivery once the buffer has room again; until then polls for the
+  // host's consumption.
+  void maybe_wake() {
+    if (!want_wake_ || state_ != State::kConnected) return;
+    if (!buffer_.has_room()) {
+      if (!polling_) set_timer(kConsumptionPollNs, kConsumptionPollNs, true);
+      return;
+    }
+    want_wake_ = false;
+    if (polling_) set_timer(0, 0);
+    host_.wake();
+  }
+
+  // The one timer serves the state: backoff, connect timeout, or consumption polls.
+  void set_timer(uint64_t first_ns, uint64_t interval_ns, bool polling = false) {
+    host_.arm_timer(first_ns, interval_ns);
+    polling_ = polling;
+  }
+
+  // The host sends nothing the sink needs; reading tells end-of-stream from noise. False if
+  // the connection turned out to be closed.
+  bool drain_input() {
+    char scratch[512];
+    while (true) {
+      const ssize_t n = recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n > 0) continue;
+      if (n == 0) {
+        lose("closed by the host");
+        return false;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      lose(std::strerror(errno));
+      return false;
+    }
+  }
+
+  void note_oversized(const ct_event& e) {
+    if (oversized_++ == 0) {
+      host_.warn(std::string("an event from '") + (e.probe_source ? e.probe_source : "") +
+                 "' does not fit the " + std::to_string(wire::kMaxBodyBytes) +
+                 "-byte frame body and was not sent; further ones are counted and reported at "
+                 "stop");
+    }
+  }
+
+  int socket_error() const {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+    return err;
+  }
+
+  void set_interest(uint32_t events) {
+    if (events == interest_) return;
+    host_.watch_fd(fd_, events);
+    interest_ = events;
+  }
+
+  void close_socket() {
+    if (fd_ < 0) return;
+    if (interest_ != 0) host_.unwatch_fd(fd_);
+    close(fd_);
+    fd_ = -1;
+    interest_ = 0;
+  }
+
+  ctt::Host host_;
+  wire::SocketAddress address_;
+  uint64_t connect_timeout_ms_;
+  wire::FrameBuffer buffer_;
+  wire::ReconnectBackoff backoff_;
+  State state_ = State::kWaiting;
+  int fd_ = -1;
+  uint32_t interest_ = 0;
+  bool want_wake_ = false;             // the core is holding events until wake()
+  bool polling_ = false;               // the timer is polling for consumption
+  bool unreachable_reported_ = false;  // this outage was already reported
+  bool consumption_known_ = true;      // SIOCOUTQ works on this socket
+  uint64_t frames_encoded_ = 0, frames_resent_ = 0, connections_ = 0, oversized_ = 0;
+};
+
+constexpr ct_option_spec kOptions[] = {
+    ctt::string_option("address",
+                       "where the host listens: vsock://CID:PORT, or unix:PATH for a Unix "
+                       "socket standing in for it (tests, a host-side receiver)",
+                       "vsock://2:9001"),
+    ctt::int_option("reconnect_min_ms", "first wait before reconnecting; doubles per failure",
+                    50, 1, 60000),
+    ctt::int_option("reconnect_max_ms", "longest wait between connection attempts (jittered)",
+                    5000, 1, 600000),
+    ctt::int_option("connect_timeout_ms", "give up on a connection attempt after this long",
+                    2000, 1, 600000),
+    ctt::int_option("buffer_bytes",
+                    "frames written but not yet consumed by the host are kept (for resending "
+                    "after a lost connection) up to this many bytes; uses twice this in memory",
+                    262144, 16384, 67108864),
+};
+
+}  // namespace
+
+CELLOS_TELEMETRY_SINK(VsockSink, "vsock", "0.1.0",
+                      "CBOR frames to the host over vsock (or a Unix socket), resent whole "
+                      "after lost connections",
+                      kOptions)
