@@ -125,7 +125,9 @@ std::string Agent::describe() const {
   out += "\nheartbeat_interval_ms: " + std::to_string(config_.heartbeat_interval_ms) +
          from("heartbeat_interval_ms") +
          "\nshutdown_timeout_ms: " + std::to_string(config_.shutdown_timeout_ms) +
-         from("shutdown_timeout_ms") + "\n";
+         from("shutdown_timeout_ms") +
+         "\ncall_time_limit_ms: " + std::to_string(config_.call_time_limit_ms) +
+         from("call_time_limit_ms") + "\n";
   if (!config_.disable.empty()) {
     out += "disable:";
     for (const auto& d : config_.disable) out += " " + d;
@@ -171,7 +173,14 @@ void Agent::create(bool start_them) {
           inst->name.c_str(),
           [](void* ctx, const ct_event* e) {
             auto& i = self(ctx);
-            if (!i.disabled && e != nullptr) i.agent->route(*e);
+            if (i.disabled || e == nullptr) return;
+            // A plugin that hands the bus garbage is broken; better silent than lying.
+            std::string why = i.queue ? "a sink may not emit events" : check_event(*e);
+            if (!why.empty()) {
+              i.agent->disable(i, "emit", why);
+              return;
+            }
+            i.agent->route(*e);
           },
           [](void* ctx, int fd, uint32_t events) {
             auto& i = self(ctx);
@@ -245,9 +254,21 @@ void Agent::create(bool start_them) {
 bool Agent::call(Instance& inst, const char* what,
                  const std::function<int(char* err, size_t size)>& fn) {
   char err[512] = "";
-  if (fn(err, sizeof err) == 0) return true;
-  disable(inst, what, err);
-  return false;
+  const uint64_t start = monotonic_ns();
+  const int rc = fn(err, sizeof err);
+  const uint64_t took_ms = (monotonic_ns() - start) / 1000000u;
+  if (rc != 0) {
+    disable(inst, what, err);
+    return false;
+  }
+  // A call that blocked held up every other probe and sink; it must not get to do it again.
+  if (config_.call_time_limit_ms > 0 && took_ms > config_.call_time_limit_ms) {
+    disable(inst, what, "took " + std::to_string(took_ms) + " ms, over the limit of " +
+                            std::to_string(config_.call_time_limit_ms) +
+                            " ms ([agent] call_time_limit_ms)");
+    return false;
+  }
+  return true;
 }
 
 void Agent::disable(Instance& inst, const std::string& what, const std::string& message) {

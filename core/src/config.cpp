@@ -90,12 +90,14 @@ void parse_agent(AgentConfig& cfg, const std::string& file, const toml::node& no
       cfg.heartbeat_interval_ms = static_cast<uint64_t>(get_int(file, k, v, 0, 3600000));
     } else if (k == "shutdown_timeout_ms") {
       cfg.shutdown_timeout_ms = static_cast<uint64_t>(get_int(file, k, v, 0, 60000));
+    } else if (k == "call_time_limit_ms") {
+      cfg.call_time_limit_ms = static_cast<uint64_t>(get_int(file, k, v, 0, 600000));
     } else if (k == "disable") {
       cfg.disable = get_string_list(file, k, v);
     } else {
       fail(pos_of(file, k.source()), "unknown key '" + std::string(k.str()) +
                                          "' in [agent] (known: plugin_dir, heartbeat_interval_ms, "
-                                         "shutdown_timeout_ms, disable)");
+                                         "shutdown_timeout_ms, call_time_limit_ms, disable)");
     }
     cfg.agent_key_where[std::string(k.str())] = pos_of(file, v.source());
   }

@@ -53,6 +53,7 @@ struct AgentConfig {
   std::string plugin_dir;
   uint64_t heartbeat_interval_ms = 5000;
   uint64_t shutdown_timeout_ms = 2000;
+  uint64_t call_time_limit_ms = 2000;  // a plugin call taking longer gets its plugin disabled
   std::vector<std::string> disable;  // instance names turned off ([agent] disable)
   std::map<std::string, SourcePos> agent_key_where;  // which file set each [agent] key
   std::vector<InstanceConfig> probes;

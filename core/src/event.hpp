@@ -17,6 +17,11 @@ struct OwnedEvent {
   std::vector<std::pair<std::string, uint64_t>> extras;
 };
 
+// What a plugin may hand the bus: a probe_source of dot-separated lower-case words (at most 63
+// bytes), a comm of at most 15 bytes (the kernel's limit) before repair, at most 8 extras with
+// identifier keys other than the five wire keys. Returns why e breaks that, or "" if it does not.
+std::string check_event(const ct_event& e);
+
 // Copies a plugin's event, repairing comm to valid UTF-8.
 OwnedEvent own_event(const ct_event& e);
 

@@ -226,6 +226,44 @@ TEST(Agent, ThrowingProbeIsDisabledAndTheRestKeepRunning) {
   EXPECT_EQ(thrown, 2u);
 }
 
+TEST(Agent, ProbeEmittingGarbageIsDisabledAndTheRestKeepRunning) {
+  Running r;
+  r.start("[agent]\nheartbeat_interval_ms = 0\n"
+          "[[probes.scripted]]\nevents = ['good.one 1 a', 'good.one 2 sixteen_bytes_xx']\n"
+          "[[probes.scripted]]\nevents = ['Bad/Source 3 b']\n"
+          "[[probes.scripted]]\nevents = ['other.one seq c']\ninterval_ms = 2\nburst = 1\n" +
+          capture(r.dir, "c"));
+  ASSERT_TRUE(t::eventually([&] {
+    return r.agent->err().find("probes.scripted[0]: emit failed, probe disabled: guest_comm of "
+                               "16 bytes (the kernel's comm is at most 15)") != std::string::npos &&
+           r.agent->err().find("probes.scripted[1]: emit failed, probe disabled: probe_source "
+                               "'Bad/Source' is not of the form") != std::string::npos;
+  })) << r.agent->err();
+  const auto before = t::read_captured(r.out_file("c")).size();
+  ASSERT_TRUE(t::eventually([&] { return t::read_captured(r.out_file("c")).size() > before + 3; }));
+  EXPECT_EQ(r.stop(), 0);
+  std::set<std::string> sources;
+  for (const auto& e : t::read_captured(r.out_file("c"))) sources.insert(e.probe_source);
+  EXPECT_EQ(sources, (std::set<std::string>{"good.one", "other.one"}));
+}
+
+TEST(Agent, ProbeThatBlocksPastTheCallLimitIsDisabled) {
+  Running r;
+  r.start("[agent]\nheartbeat_interval_ms = 0\ncall_time_limit_ms = 50\n"
+          "[[probes.thrower]]\nwhen = \"never\"\nblock_timer_ms = 200\n"
+          "[[probes.scripted]]\nevents = ['other.one seq c']\ninterval_ms = 2\nburst = 1\n" +
+          capture(r.dir, "c"));
+  ASSERT_TRUE(t::eventually([&] {
+    return r.agent->err().find("probes.thrower[0]: on_timer failed, probe disabled: took ") !=
+           std::string::npos;
+  })) << r.agent->err();
+  EXPECT_NE(r.agent->err().find("over the limit of 50 ms ([agent] call_time_limit_ms)"),
+            std::string::npos);
+  const auto before = t::read_captured(r.out_file("c")).size();
+  ASSERT_TRUE(t::eventually([&] { return t::read_captured(r.out_file("c")).size() > before + 3; }));
+  EXPECT_EQ(r.stop(), 0);
+}
+
 TEST(Agent, FailingSinkIsDisabledAndOtherSinksKeepTheirEvents) {
   Running r;
   r.start("[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\nevents = ['a.b seq x']\n"

@@ -77,7 +77,7 @@ TEST(Config, NoSinkIsAnError) {
 TEST(Config, UnknownKeysAreErrorsWithTheirPosition) {
   EXPECT_EQ(error_of("[agent]\nheartbeat_intervall_ms = 3\n[[sinks.s]]\n"),
             "agent.toml:2:1: unknown key 'heartbeat_intervall_ms' in [agent] (known: plugin_dir, "
-            "heartbeat_interval_ms, shutdown_timeout_ms, disable)");
+            "heartbeat_interval_ms, shutdown_timeout_ms, call_time_limit_ms, disable)");
   EXPECT_EQ(error_of("[sinkz]\n").rfind("agent.toml:1:2: unknown top-level key 'sinkz'", 0), 0u);
 }
 
