@@ -1,0 +1,239 @@
+#include "frame_decoder.hpp"
+
+#include <array>
+#include <cstdio>
+#include <string_view>
+
+namespace cellos::telemetry::recv {
+namespace {
+
+constexpr std::array<std::string_view, 5> kKeys = {
+    "content_version", "probe_source", "guest_pid", "guest_comm", "guest_monotonic_ns"};
+
+// Refusing a frame unwinds the decoder with its reason.
+struct Refused {
+  std::string reason;
+};
+
+const char* major_name(int major) {
+  static const char* const kNames[] = {"an unsigned integer", "a negative integer", "bytes",
+                                       "text", "an array", "a map", "a tag", "a simple value"};
+  return kNames[major];
+}
+
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+
+  struct Head {
+    int major = 0;
+    uint64_t argument = 0;
+  };
+
+  // One item's initial byte and argument, held to RFC 8949's preferred serialization.
+  Head head(std::string_view what) {
+    const uint8_t initial = byte(what);
+    Head h;
+    h.major = initial >> 5;
+    const uint8_t info = initial & 0x1F;
+    if (h.major == 6) throw Refused{"tag: " + std::string(what) + " is tagged"};
+    if (h.major == 7) {
+      if (info >= 25 && info <= 27) throw Refused{"float: " + std::string(what) + " is a float"};
+      throw Refused{"wrong type: " + std::string(what) + " is a simple value"};
+    }
+    if (info < 24) {
+      h.argument = info;
+    } else if (info <= 27) {
+      const int n = 1 << (info - 24);  // 1, 2, 4 or 8 bytes, big-endian
+      for (int i = 0; i < n; ++i) h.argument = (h.argument << 8) | byte(what);
+      static constexpr uint64_t kSmallest[] = {24, 0x100, 0x10000, 0x100000000ull};
+      if (h.argument < kSmallest[info - 24]) {
+        throw Refused{"non-shortest encoding: " + std::string(what) + " (" +
+                      std::to_string(h.argument) + ") uses " + std::to_string(n) +
+                      " argument byte(s)"};
+      }
+    } else if (info == 31) {
+      throw Refused{"indefinite length: " + std::string(what)};
+    } else {
+      throw Refused{"reserved encoding: " + std::string(what) + " uses additional information " +
+                    std::to_string(info)};
+    }
+    return h;
+  }
+
+  uint64_t unsigned_int(std::string_view what) {
+    const Head h = head(what);
+    if (h.major != 0) {
+      throw Refused{"wrong type: " + std::string(what) + " must be an unsigned integer, not " +
+                    major_name(h.major)};
+    }
+    return h.argument;
+  }
+
+  std::string text_after(const Head& h, std::string_view what) {
+    if (h.argument > remaining()) {
+      throw Refused{"truncated: " + std::string(what) + " claims " + std::to_string(h.argument) +
+                    " bytes, " + std::to_string(remaining()) + " left"};
+    }
+    std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), h.argument);
+    pos_ += h.argument;
+    if (!valid_utf8(s)) throw Refused{"invalid UTF-8: " + std::string(what)};
+    return s;
+  }
+
+  std::string text(std::string_view what) {
+    const Head h = head(what);
+    if (h.major != 3) {
+      throw Refused{"wrong type: " + std::string(what) + " must be text, not " +
+                    major_name(h.major)};
+    }
+    return text_after(h, what);
+  }
+
+  size_t remaining() const { return bytes_.size() - pos_; }
+
+ private:
+  uint8_t byte(std::string_view what) {
+    if (pos_ >= bytes_.size()) throw Refused{"truncated: body ends inside " + std::string(what)};
+    return bytes_[pos_++];
+  }
+
+  std::span<const uint8_t> bytes_;
+  size_t pos_ = 0;
+};
+
+void expect_key(Reader& r, size_t index) {
+  const std::string label = "key " + std::to_string(index + 1);
+  const std::string key = r.text(label);
+  if (key != kKeys[index]) {
+    throw Refused{"key order: expected '" + std::string(kKeys[index]) + "' as " + label +
+                  ", got '" + key + "'"};
+  }
+}
+
+Frame decode(std::span<const uint8_t> body) {
+  Reader r(body);
+  const Reader::Head map = r.head("the body");
+  if (map.major != 5) {
+    throw Refused{std::string("not a map: the body is ") + major_name(map.major)};
+  }
+  if (map.argument < kKeys.size()) {
+    throw Refused{"key order: the map has " + std::to_string(map.argument) +
+                  " pair(s), the five keys are required"};
+  }
+  Frame f;
+  // content_version first: an unknown major is refused before anything else is read.
+  expect_key(r, 0);
+  const uint64_t version = r.unsigned_int("content_version");
+  if (version > 0xFFFF) {
+    throw Refused{"out of range: content_version " + std::to_string(version) + " exceeds u16"};
+  }
+  if ((version >> 8) != 1) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "%04x", static_cast<unsigned>(version));
+    throw Refused{std::string("unsupported major version: content_version 0x") + hex};
+  }
+  f.content_version = static_cast<uint16_t>(version);
+  expect_key(r, 1);
+  f.probe_source = r.text("probe_source");
+  expect_key(r, 2);
+  const uint64_t pid = r.unsigned_int("guest_pid");
+  if (pid > UINT32_MAX) {
+    throw Refused{"out of range: guest_pid " + std::to_string(pid) + " exceeds u32"};
+  }
+  f.guest_pid = static_cast<uint32_t>(pid);
+  expect_key(r, 3);
+  f.guest_comm = r.text("guest_comm");
+  expect_key(r, 4);
+  f.guest_monotonic_ns = r.unsigned_int("guest_monotonic_ns");
+  for (uint64_t i = kKeys.size(); i < map.argument; ++i) {
+    const std::string key = r.text("key " + std::to_string(i + 1));
+    bool duplicate = false;
+    for (const auto k : kKeys) duplicate = duplicate || key == k;
+    for (const auto& [k, v] : f.extras) duplicate = duplicate || key == k;
+    if (duplicate) throw Refused{"duplicate key: '" + key + "'"};
+    const Reader::Head h = r.head("'" + key + "'");
+    ExtraValue v;
+    if (h.major == 0) {
+      v.number = h.argument;
+    } else if (h.major == 3) {
+      v.is_text = true;
+      v.text = r.text_after(h, "'" + key + "'");
+    } else {
+      throw Refused{"wrong type: '" + key + "' must be an unsigned integer or text, not " +
+                    major_name(h.major)};
+    }
+    f.extras.emplace_back(key, std::move(v));
+  }
+  if (r.remaining() != 0) {
+    throw Refused{"trailing bytes: " + std::to_string(r.remaining()) + " after the map"};
+  }
+  return f;
+}
+
+}  // namespace
+
+FrameSpan next_frame(std::span<const uint8_t> stream) {
+  FrameSpan s;
+  if (stream.size() < 4) return s;  // kNeedMore, size unknown yet
+  const uint32_t length = uint32_t{stream[0]} | uint32_t{stream[1]} << 8 |
+                          uint32_t{stream[2]} << 16 | uint32_t{stream[3]} << 24;
+  if (length == 0) {
+    s.kind = FrameSpan::kBadLength;
+    s.error = "truncated: empty body (length 0)";
+    return s;
+  }
+  if (length > kMaxBodyBytes) {
+    s.kind = FrameSpan::kBadLength;
+    s.error = "oversized: body length " + std::to_string(length) + " exceeds " +
+              std::to_string(kMaxBodyBytes);
+    return s;
+  }
+  s.size = 4 + static_cast<size_t>(length);
+  s.kind = stream.size() >= s.size ? FrameSpan::kWhole : FrameSpan::kNeedMore;
+  return s;
+}
+
+std::optional<Frame> decode_body(std::span<const uint8_t> body, std::string* error) {
+  try {
+    return decode(body);
+  } catch (const Refused& r) {
+    if (error) *error = r.reason;
+    return std::nullopt;
+  }
+}
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      lo = c == 0xE0 ? 0xA0 : 0x80;  // no overlong forms
+      hi = c == 0xED ? 0x9F : 0xBF;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      lo = c == 0xF0 ? 0x90 : 0x80;
+      hi = c == 0xF4 ? 0x8F : 0xBF;  // nothing above U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // the sequence runs past the end
+    for (size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<uint8_t>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace cellos::telemetry::recv
