@@ -95,7 +95,7 @@ void Agent::load() {
       inst->config = ic;
       inst->name = ic.display_name();
       try {
-        inst->library = find_and_load_plugin(plugin_dirs_, ic.kind, ic.plugin);
+        inst->library = find_and_load_plugin(plugin_dirs_, ic.kind, ic.plugin, allow_untrusted_);
       } catch (const ConfigError& e) {
         throw ConfigError(ic.where.str() + ": " + inst->name + ": " + e.what());
       }

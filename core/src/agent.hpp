@@ -37,6 +37,9 @@ class Agent {
   void run();
   void request_stop() { stop_requested_ = true; }
 
+  // Development only: skip the plugin ownership and permission checks.
+  void allow_untrusted_plugins() { allow_untrusted_ = true; }
+
   // Test and diagnostics hooks.
   uint64_t total_drops(size_t sink_index) const;
 
@@ -62,6 +65,7 @@ class Agent {
   UniqueFd signal_fd_;
   UniqueFd heartbeat_fd_;
   bool stop_requested_ = false;
+  bool allow_untrusted_ = false;
   bool pump_pending_ = false;
   std::string self_comm_;
   uint32_t self_pid_ = 0;

@@ -52,6 +52,11 @@ const char* const kUsage =
     "                       sinks have tried to connect (exit 0), or with the error's code\n"
     "  --ready-timeout-ms N with --fork: give up (exit 70) after N ms (default 2000)\n"
     "  --version            print the version and the plugin ABI version\n"
+#ifdef CELLOS_TELEMETRY_DEVELOPER_BUILD
+    "  --allow-untrusted-plugins  load plugins even when someone other than root or\n"
+    "                       this user could have changed them (developer builds only)\n"
+#endif
+
     "  --help               this text, with the options of every plugin found\n"
     "\n"
     "Exit codes: 0 clean stop (SIGTERM/SIGINT), 64 bad command line, 70 internal error,\n"
@@ -65,6 +70,7 @@ struct CommandLine {
   bool version = false;
   bool help = false;
   bool fork = false;
+  bool allow_untrusted = false;
   long ready_timeout_ms = 2000;
   // Development: print one plugin's options as a Markdown table (for its README).
   std::optional<std::string> options_markdown;
@@ -92,6 +98,12 @@ CommandLine parse_command_line(int argc, char** argv) {
       cl.plugin_dirs.push_back(value(i, flag, arg));
     } else if (arg == "--check-config") {
       cl.check_config = true;
+    } else if (arg == "--allow-untrusted-plugins") {
+#ifdef CELLOS_TELEMETRY_DEVELOPER_BUILD
+      cl.allow_untrusted = true;
+#else
+      throw UsageError("--allow-untrusted-plugins exists only in developer builds");
+#endif
     } else if (arg == "--fork") {
       cl.fork = true;
     } else if (flag == "--ready-timeout-ms") {
@@ -144,7 +156,7 @@ int print_help(const CommandLine& cl) {
       const std::string file = std::filesystem::path(path).filename().string();
       const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
       try {
-        const auto lib = ct::load_plugin_file(path, kind, "");
+        const auto lib = ct::load_plugin_file(path, kind, "", cl.allow_untrusted);
         const ct_plugin& d = lib->descriptor();
         std::cout << "\n  " << ct::kind_name(kind) << " " << d.name << " " << d.version << ": "
                   << (d.summary ? d.summary : "") << "\n"
@@ -157,10 +169,10 @@ int print_help(const CommandLine& cl) {
   return kExitOk;
 }
 
-int print_options_markdown(const std::string& path) {
+int print_options_markdown(const std::string& path, bool allow_untrusted) {
   const std::string file = std::filesystem::path(path).filename().string();
   const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
-  const auto lib = ct::load_plugin_file(path, kind, "");
+  const auto lib = ct::load_plugin_file(path, kind, "", allow_untrusted);
   std::cout << ct::options_as_markdown(lib->descriptor());
   return kExitOk;
 }
@@ -172,12 +184,16 @@ int run(const CommandLine& cl, ct::Readiness& readiness) {
     return kExitOk;
   }
   if (cl.help) return print_help(cl);
-  if (cl.options_markdown) return print_options_markdown(*cl.options_markdown);
+  if (cl.options_markdown) return print_options_markdown(*cl.options_markdown, cl.allow_untrusted);
 
   ct::AgentConfig cfg =
       ct::load_config_file(cl.config, "", ct::default_drop_in_dir(cl.config));
   auto dirs = resolve_plugin_dirs(cl, &cfg);
   ct::Agent agent(std::move(cfg), std::move(dirs));
+  if (cl.allow_untrusted) {
+    ct::log_line(CT_LOG_WARN, "--allow-untrusted-plugins: plugin ownership and permissions are not checked");
+    agent.allow_untrusted_plugins();
+  }
   agent.load();
   if (cl.check_config) {
     agent.create(false);

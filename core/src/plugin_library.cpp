@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "config.hpp"
@@ -21,6 +22,38 @@ std::string abi_str(uint32_t major, uint32_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
 }
 
+// sshd's StrictModes, for code we are about to run as root: the file and every directory above
+// it must be owned by root or by us, and writable by nobody else. A world-writable directory
+// with the sticky bit (/tmp) is allowed: others cannot replace what is ours in it, and what they
+// create there is theirs, which the owner check refuses.
+void check_trusted(const std::string& path) {
+  const uid_t me = geteuid();
+  std::filesystem::path p = std::filesystem::absolute(path).lexically_normal();
+  bool is_file = true;
+  while (true) {
+    struct stat st {};
+    if (stat(p.c_str(), &st) != 0) fail(path, "cannot check " + p.string() + ": " + std::strerror(errno));
+    const std::string what = is_file ? "the file" : "its directory " + p.string();
+    if (st.st_uid != 0 && st.st_uid != me) {
+      fail(path, "untrusted plugin: " + what + " is owned by uid " + std::to_string(st.st_uid) +
+                     ", neither root nor the agent's uid " + std::to_string(me));
+    }
+    const bool sticky_dir = !is_file && (st.st_mode & S_ISVTX) != 0;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    if ((st.st_mode & S_IWOTH) != 0 && !sticky_dir) {
+      fail(path, "untrusted plugin: " + what + " is writable by everyone (mode " + mode + ")");
+    }
+    if ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0 && !sticky_dir) {
+      fail(path, "untrusted plugin: " + what + " is writable by group " +
+                     std::to_string(st.st_gid) + " (mode " + mode + ")");
+    }
+    if (!p.has_parent_path() || p == p.parent_path()) break;
+    p = p.parent_path();
+    is_file = false;
+  }
+}
+
 }  // namespace
 
 const char* kind_name(ct_kind kind) { return kind == CT_KIND_PROBE ? "probe" : "sink"; }
@@ -30,10 +63,12 @@ std::string plugin_file_name(ct_kind kind, const std::string& name) {
 }
 
 std::shared_ptr<PluginLibrary> load_plugin_file(const std::string& path, ct_kind expected_kind,
-                                                const std::string& expected_name) {
+                                                const std::string& expected_name,
+                                                bool allow_untrusted) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
+  if (!allow_untrusted) check_trusted(path);
 
   boost::dll::shared_library lib;
   boost::dll::fs::error_code ec;
@@ -79,12 +114,15 @@ std::shared_ptr<PluginLibrary> load_plugin_file(const std::string& path, ct_kind
 }
 
 std::shared_ptr<PluginLibrary> find_and_load_plugin(const std::vector<std::string>& dirs,
-                                                    ct_kind kind, const std::string& name) {
+                                                    ct_kind kind, const std::string& name,
+                                                    bool allow_untrusted) {
   const std::string file = plugin_file_name(kind, name);
   std::string tried;
   for (const auto& dir : dirs) {
     const std::string path = (std::filesystem::path(dir) / file).string();
-    if (access(path.c_str(), F_OK) == 0) return load_plugin_file(path, kind, name);
+    if (access(path.c_str(), F_OK) == 0) {
+      return load_plugin_file(path, kind, name, allow_untrusted);
+    }
     tried += std::string(tried.empty() ? "" : ", ") + path;
   }
   throw ConfigError(file + ": " + kind_name(kind) + " plugin '" + name +

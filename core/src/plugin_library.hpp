@@ -29,15 +29,19 @@ std::string plugin_file_name(ct_kind kind, const std::string& name);
 const char* kind_name(ct_kind kind);
 
 // Loads and checks one plugin file, in this order, each failure a ConfigError naming the file:
-// the file exists, it loads, the entry point exists, the ABI major matches and the minor is not
-// newer than the agent's, the descriptor is complete, the kind is the one expected.
+// the file exists, it and its directories are trusted (owned by root or us, writable by no one
+// else; skipped with allow_untrusted), it loads, the entry point exists, the ABI major matches
+// and the minor is not newer than the agent's, the descriptor is complete, the kind is the one
+// expected, the name is the one in the file name (when expected_name is not empty).
 std::shared_ptr<PluginLibrary> load_plugin_file(const std::string& path, ct_kind expected_kind,
-                                                const std::string& expected_name);
+                                                const std::string& expected_name,
+                                                bool allow_untrusted = false);
 
 // Finds NAME of KIND in the directories (first hit wins) and loads it. When it is in none, the
 // error lists every path tried.
 std::shared_ptr<PluginLibrary> find_and_load_plugin(const std::vector<std::string>& dirs,
-                                                    ct_kind kind, const std::string& name);
+                                                    ct_kind kind, const std::string& name,
+                                                    bool allow_untrusted = false);
 
 // Every probe-*.so and sink-*.so in dir, sorted; for --help.
 std::vector<std::string> list_plugin_files(const std::string& dir);

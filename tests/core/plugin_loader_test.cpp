@@ -1,5 +1,9 @@
 // The loader's checks, one test per failure, against real .so fixtures.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "config.hpp"
 #include "harness.hpp"
@@ -83,6 +87,88 @@ TEST(PluginLoader, ListsPluginFilesSorted) {
   ASSERT_FALSE(files.empty());
   EXPECT_TRUE(std::is_sorted(files.begin(), files.end()));
   EXPECT_NE(std::find(files.begin(), files.end(), path_of("sink-capture.so")), files.end());
+}
+
+}  // namespace
+
+namespace {
+
+// Copies a fixture into a fresh directory under the build tree (whose ancestors are trusted),
+// so its ownership and modes can be changed.
+class UntrustedPlugin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = t::binary_dir() + "/trust-test-" + std::to_string(getpid()) + "-" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directory(dir);
+    chmod(dir.c_str(), 0755);
+    file = dir + "/probe-scripted.so";
+    std::filesystem::copy_file(t::fixture_dir() + "/probe-scripted.so", file);
+    chmod(file.c_str(), 0644);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::string error() {
+    try {
+      ct::load_plugin_file(file, CT_KIND_PROBE, "scripted");
+    } catch (const ct::ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  }
+  std::string dir, file;
+};
+
+TEST_F(UntrustedPlugin, OwnedByUsAndNotWritableByOthersLoads) { EXPECT_EQ(error(), ""); }
+
+TEST_F(UntrustedPlugin, WorldWritableFileIsRefused) {
+  chmod(file.c_str(), 0666);
+  EXPECT_EQ(error(), file + ": untrusted plugin: the file is writable by everyone (mode 0666)");
+  EXPECT_NO_THROW(ct::load_plugin_file(file, CT_KIND_PROBE, "scripted", true));
+}
+
+TEST_F(UntrustedPlugin, GroupWritableFileIsRefusedUnlessTheGroupIsRoot) {
+  chmod(file.c_str(), 0664);
+  ASSERT_EQ(chown(file.c_str(), static_cast<uid_t>(-1), 0), 0);
+  EXPECT_EQ(error(), "");
+  ASSERT_EQ(chown(file.c_str(), static_cast<uid_t>(-1), 4242), 0);
+  EXPECT_EQ(error(), file + ": untrusted plugin: the file is writable by group 4242 (mode 0664)");
+}
+
+TEST_F(UntrustedPlugin, FileOwnedByAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a file away";
+  ASSERT_EQ(chown(file.c_str(), 4242, static_cast<gid_t>(-1)), 0);
+  EXPECT_EQ(error(), file + ": untrusted plugin: the file is owned by uid 4242, neither root nor "
+                            "the agent's uid 0");
+}
+
+TEST_F(UntrustedPlugin, WritableDirectoryIsRefused) {
+  chmod(dir.c_str(), 0777);
+  EXPECT_EQ(error(), file + ": untrusted plugin: its directory " + dir +
+                         " is writable by everyone (mode 0777)");
+  chmod(dir.c_str(), 01777);  // sticky, as /tmp: others cannot replace our file
+  EXPECT_EQ(error(), "");
+}
+
+TEST_F(UntrustedPlugin, DirectoryOwnedByAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a directory away";
+  ASSERT_EQ(chown(dir.c_str(), 4242, static_cast<gid_t>(-1)), 0);
+  EXPECT_EQ(error(), file + ": untrusted plugin: its directory " + dir +
+                         " is owned by uid 4242, neither root nor the agent's uid 0");
+}
+
+TEST_F(UntrustedPlugin, TheAgentRefusesItWithExit78AndAcceptsItWithTheDeveloperFlag) {
+  chmod(file.c_str(), 0666);
+  t::TempDir tmp;
+  const std::string cfg = tmp.write("a.toml", "[[probes.scripted]]\n[[sinks.capture]]\n");
+  auto o = t::run_agent({"--config", cfg, "--plugin-dir", dir, "--plugin-dir", t::fixture_dir(),
+                         "--check-config"});
+  EXPECT_EQ(o.exit_code, 78);
+  EXPECT_NE(o.err.find("untrusted plugin: the file is writable by everyone"), std::string::npos);
+  o = t::run_agent({"--config", cfg, "--plugin-dir", dir, "--plugin-dir", t::fixture_dir(),
+                    "--check-config", "--allow-untrusted-plugins"});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.err.find("plugin ownership and permissions are not checked"), std::string::npos);
 }
 
 }  // namespace
