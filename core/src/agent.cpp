@@ -27,7 +27,7 @@ struct Agent::Instance {
   // Sinks only.
   std::unique_ptr<SinkQueue> queue;
   std::unique_ptr<SourceMatcher> matcher;
-  bool ready = true;       // false after consume took fewer than offered, until wake()
+  bool ready = true;  // false after consume took fewer than offered, until wake()
   bool fed_since_heartbeat = false;
   bool flushed = false;
 
@@ -53,7 +53,9 @@ struct Agent::Instance {
 
 namespace {
 
-Agent::Instance& self(void* ctx) { return *static_cast<Agent::Instance*>(ctx); }
+Agent::Instance& self(void* ctx) {
+  return *static_cast<Agent::Instance*>(ctx);
+}
 
 std::string read_self_comm() {
   std::ifstream in("/proc/self/comm");
@@ -167,67 +169,67 @@ std::string Agent::describe() const {
 void Agent::create(bool start_them) {
   for (auto* list : {&sinks_, &probes_}) {
     for (auto& inst : *list) {
-      inst->host = ct_host{
-          sizeof(ct_host),
-          inst.get(),
-          inst->name.c_str(),
-          [](void* ctx, const ct_event* e) {
-            auto& i = self(ctx);
-            if (i.disabled || e == nullptr) return;
-            // A plugin that hands the bus garbage is broken; better silent than lying.
-            std::string why = i.queue ? "a sink may not emit events" : check_event(*e);
-            if (!why.empty()) {
-              i.agent->disable(i, "emit", why);
-              return;
-            }
-            i.agent->route(*e);
-          },
-          [](void* ctx, int fd, uint32_t events) {
-            auto& i = self(ctx);
-            const int rc = i.agent->loop_.watch(fd, events, [&i, fd](uint32_t ev) {
-              if (i.disabled) return;
-              i.agent->call(i, "on_fd", [&](char* err, size_t n) {
-                return i.plugin().on_fd ? i.plugin().on_fd(i.object, fd, ev, err, n) : 0;
-              });
-            });
-            if (rc == 0 && std::find(i.fds.begin(), i.fds.end(), fd) == i.fds.end()) {
-              i.fds.push_back(fd);
-            }
-            return rc;
-          },
-          [](void* ctx, int fd) {
-            auto& i = self(ctx);
-            std::erase(i.fds, fd);
-            return i.agent->loop_.unwatch(fd);
-          },
-          [](void* ctx, uint64_t first_ns, uint64_t interval_ns) {
-            auto& i = self(ctx);
-            if (!i.timer) {
-              try {
-                i.timer = make_timer_fd();
-              } catch (const std::system_error& e) {
-                return -e.code().value();
-              }
-              const int tfd = i.timer.get();
-              const int rc = i.agent->loop_.watch(tfd, EPOLLIN, [&i, tfd](uint32_t) {
-                drain_timer_fd(tfd);
-                if (i.disabled) return;
-                i.agent->call(i, "on_timer", [&](char* err, size_t n) {
-                  return i.plugin().on_timer ? i.plugin().on_timer(i.object, err, n) : 0;
-                });
-              });
-              if (rc != 0) return rc;
-            }
-            return arm_timer_fd(i.timer.get(), first_ns, interval_ns);
-          },
-          [](void* ctx, int level, const char* message) {
-            log_line(level, self(ctx).name + ": " + (message ? message : ""));
-          },
-          [](void* ctx) {
-            auto& i = self(ctx);
-            i.ready = true;
-            i.agent->pump_pending_ = true;
-          }};
+      inst->host =
+          ct_host{sizeof(ct_host),
+                  inst.get(),
+                  inst->name.c_str(),
+                  [](void* ctx, const ct_event* e) {
+                    auto& i = self(ctx);
+                    if (i.disabled || e == nullptr) return;
+                    // A plugin that hands the bus garbage is broken; better silent than lying.
+                    std::string why = i.queue ? "a sink may not emit events" : check_event(*e);
+                    if (!why.empty()) {
+                      i.agent->disable(i, "emit", why);
+                      return;
+                    }
+                    i.agent->route(*e);
+                  },
+                  [](void* ctx, int fd, uint32_t events) {
+                    auto& i = self(ctx);
+                    const int rc = i.agent->loop_.watch(fd, events, [&i, fd](uint32_t ev) {
+                      if (i.disabled) return;
+                      i.agent->call(i, "on_fd", [&](char* err, size_t n) {
+                        return i.plugin().on_fd ? i.plugin().on_fd(i.object, fd, ev, err, n) : 0;
+                      });
+                    });
+                    if (rc == 0 && std::find(i.fds.begin(), i.fds.end(), fd) == i.fds.end()) {
+                      i.fds.push_back(fd);
+                    }
+                    return rc;
+                  },
+                  [](void* ctx, int fd) {
+                    auto& i = self(ctx);
+                    std::erase(i.fds, fd);
+                    return i.agent->loop_.unwatch(fd);
+                  },
+                  [](void* ctx, uint64_t first_ns, uint64_t interval_ns) {
+                    auto& i = self(ctx);
+                    if (!i.timer) {
+                      try {
+                        i.timer = make_timer_fd();
+                      } catch (const std::system_error& e) {
+                        return -e.code().value();
+                      }
+                      const int tfd = i.timer.get();
+                      const int rc = i.agent->loop_.watch(tfd, EPOLLIN, [&i, tfd](uint32_t) {
+                        drain_timer_fd(tfd);
+                        if (i.disabled) return;
+                        i.agent->call(i, "on_timer", [&](char* err, size_t n) {
+                          return i.plugin().on_timer ? i.plugin().on_timer(i.object, err, n) : 0;
+                        });
+                      });
+                      if (rc != 0) return rc;
+                    }
+                    return arm_timer_fd(i.timer.get(), first_ns, interval_ns);
+                  },
+                  [](void* ctx, int level, const char* message) {
+                    log_line(level, self(ctx).name + ": " + (message ? message : ""));
+                  },
+                  [](void* ctx) {
+                    auto& i = self(ctx);
+                    i.ready = true;
+                    i.agent->pump_pending_ = true;
+                  }};
       char err[512] = "";
       const ct_plugin& d = inst->plugin();
       if (d.create(&inst->host, inst->options.data(), inst->options.size(), &inst->object, err,
@@ -244,8 +246,7 @@ void Agent::create(bool start_them) {
     for (auto& inst : *list) {
       char err[512] = "";
       if (inst->plugin().start && inst->plugin().start(inst->object, err, sizeof err) != 0) {
-        throw ConfigError(inst->config.where.str() + ": " + inst->name + ": cannot start: " +
-                          err);
+        throw ConfigError(inst->config.where.str() + ": " + inst->name + ": cannot start: " + err);
       }
     }
   }
@@ -263,9 +264,9 @@ bool Agent::call(Instance& inst, const char* what,
   }
   // A call that blocked held up every other probe and sink; it must not get to do it again.
   if (config_.call_time_limit_ms > 0 && took_ms > config_.call_time_limit_ms) {
-    disable(inst, what, "took " + std::to_string(took_ms) + " ms, over the limit of " +
-                            std::to_string(config_.call_time_limit_ms) +
-                            " ms ([agent] call_time_limit_ms)");
+    disable(inst, what,
+            "took " + std::to_string(took_ms) + " ms, over the limit of " +
+                std::to_string(config_.call_time_limit_ms) + " ms ([agent] call_time_limit_ms)");
     return false;
   }
   return true;
@@ -280,8 +281,8 @@ void Agent::disable(Instance& inst, const std::string& what, const std::string& 
     lost = " (" + std::to_string(inst.queue->size()) + " queued event(s) discarded)";
     inst.queue->pop(inst.queue->size());
   }
-  log_line(CT_LOG_ERROR, inst.name + ": " + what + " failed, " +
-                             (inst.queue ? "sink" : "probe") + " disabled: " + message + lost);
+  log_line(CT_LOG_ERROR, inst.name + ": " + what + " failed, " + (inst.queue ? "sink" : "probe") +
+                             " disabled: " + message + lost);
 }
 
 void Agent::route(const ct_event& e) {
@@ -392,8 +393,7 @@ bool Agent::flush_sinks() {
     }
     int done = 0;
     if (!call(*s, "flush", [&](char* err, size_t n) {
-          return s->plugin().flush ? s->plugin().flush(s->object, &done, err, n)
-                                   : (done = 1, 0);
+          return s->plugin().flush ? s->plugin().flush(s->object, &done, err, n) : (done = 1, 0);
         })) {
       continue;
     }

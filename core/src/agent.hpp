@@ -53,8 +53,7 @@ class Agent {
   void stop_probes();
   bool flush_sinks();
   void disable(Instance& inst, const std::string& what, const std::string& message);
-  bool call(Instance& inst, const char* what,
-            const std::function<int(char* err, size_t size)>& fn);
+  bool call(Instance& inst, const char* what, const std::function<int(char* err, size_t size)>& fn);
   OwnedEvent self_event(const char* source) const;
 
   AgentConfig config_;

@@ -1,10 +1,10 @@
 #include "config.hpp"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace cellos::telemetry {
 namespace {
@@ -19,13 +19,20 @@ SourcePos pos_of(const std::string& file, const toml::source_region& r) {
 
 const char* node_type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date or time";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    default:
+      return "a date or time";
   }
 }
 
@@ -33,7 +40,9 @@ const char* node_type_name(const toml::node& n) {
 int64_t get_int(const std::string& file, const toml::key& k, const toml::node& n, int64_t min,
                 int64_t max) {
   const auto* v = n.as_integer();
-  if (!v) fail(pos_of(file, n.source()), "'" + std::string(k.str()) + "' must be an integer, not " + node_type_name(n));
+  if (!v)
+    fail(pos_of(file, n.source()),
+         "'" + std::string(k.str()) + "' must be an integer, not " + node_type_name(n));
   const int64_t x = v->get();
   if (x < min || x > max) {
     fail(pos_of(file, n.source()), "'" + std::string(k.str()) + "' = " + std::to_string(x) +
@@ -45,13 +54,17 @@ int64_t get_int(const std::string& file, const toml::key& k, const toml::node& n
 
 std::string get_string(const std::string& file, const toml::key& k, const toml::node& n) {
   const auto* v = n.as_string();
-  if (!v) fail(pos_of(file, n.source()), "'" + std::string(k.str()) + "' must be a string, not " + node_type_name(n));
+  if (!v)
+    fail(pos_of(file, n.source()),
+         "'" + std::string(k.str()) + "' must be a string, not " + node_type_name(n));
   return v->get();
 }
 
 bool get_bool(const std::string& file, const toml::key& k, const toml::node& n) {
   const auto* v = n.as_boolean();
-  if (!v) fail(pos_of(file, n.source()), "'" + std::string(k.str()) + "' must be a boolean, not " + node_type_name(n));
+  if (!v)
+    fail(pos_of(file, n.source()),
+         "'" + std::string(k.str()) + "' must be a boolean, not " + node_type_name(n));
   return v->get();
 }
 
@@ -66,9 +79,8 @@ std::vector<std::string> get_string_list(const std::string& file, const toml::ke
   for (const auto& item : *arr) {
     const auto* s = item.as_string();
     if (!s) {
-      fail(pos_of(file, item.source()), "'" + std::string(k.str()) +
-                                            "' must hold only strings, not " +
-                                            node_type_name(item));
+      fail(pos_of(file, item.source()),
+           "'" + std::string(k.str()) + "' must hold only strings, not " + node_type_name(item));
     }
     out.push_back(s->get());
   }
@@ -147,9 +159,9 @@ void parse_section(AgentConfig& cfg, const std::string& file, ct_kind kind,
         list.push_back(parse_instance(file, kind, plugin, index++, *it));
       }
     } else {
-      fail(pos_of(file, name.source()),
-           "'" + section + "." + plugin + "' must be a table: write [[" + section + "." + plugin +
-               "]]");
+      fail(pos_of(file, name.source()), "'" + section + "." + plugin +
+                                            "' must be a table: write [[" + section + "." + plugin +
+                                            "]]");
     }
   }
 }
@@ -269,7 +281,8 @@ AgentConfig load_config_file(const std::string& path, const std::string& default
 OptionValues validate_options(const InstanceConfig& inst, const ct_option_spec* specs,
                               uint32_t n_specs) {
   const std::string& file = inst.where.file;
-  const std::string section = "[[" + std::string(inst.kind == CT_KIND_PROBE ? "probes." : "sinks.") + inst.plugin + "]]";
+  const std::string section =
+      "[[" + std::string(inst.kind == CT_KIND_PROBE ? "probes." : "sinks.") + inst.plugin + "]]";
   const toml::table empty;
   const toml::table& t = inst.table ? *inst.table : empty;
   for (const auto& [k, v] : t) {
@@ -278,11 +291,12 @@ OptionValues validate_options(const InstanceConfig& inst, const ct_option_spec* 
     for (uint32_t i = 0; i < n_specs; ++i) known = known || k == specs[i].key;
     if (!known) {
       std::string names;
-      for (uint32_t i = 0; i < n_specs; ++i) names += std::string(names.empty() ? "" : ", ") + specs[i].key;
+      for (uint32_t i = 0; i < n_specs; ++i)
+        names += std::string(names.empty() ? "" : ", ") + specs[i].key;
       names += std::string(names.empty() ? "" : ", ") + "enabled";
       if (inst.kind == CT_KIND_SINK) names += ", match, queue_capacity";
-      fail(pos_of(file, k.source()), "unknown key '" + std::string(k.str()) + "' in " + section +
-                                         " (known: " + names + ")");
+      fail(pos_of(file, k.source()),
+           "unknown key '" + std::string(k.str()) + "' in " + section + " (known: " + names + ")");
     }
   }
   OptionValues out;
@@ -298,11 +312,12 @@ OptionValues validate_options(const InstanceConfig& inst, const ct_option_spec* 
         value.int_value = node ? (get_bool(file, *key, *node) ? 1 : 0) : spec.int_default;
         break;
       case CT_OPT_INT:
-        value.int_value = node ? get_int(file, *key, *node, spec.int_min, spec.int_max) : spec.int_default;
+        value.int_value =
+            node ? get_int(file, *key, *node, spec.int_min, spec.int_max) : spec.int_default;
         break;
       case CT_OPT_STRING: {
-        storage->string_value = node ? get_string(file, *key, *node)
-                                     : (spec.string_default ? spec.string_default : "");
+        storage->string_value =
+            node ? get_string(file, *key, *node) : (spec.string_default ? spec.string_default : "");
         if (node && spec.choices) {
           bool ok = false;
           std::string allowed;
@@ -343,9 +358,15 @@ std::string OptionValues::describe() const {
     s += v.key;
     s += " = ";
     switch (v.type) {
-      case CT_OPT_BOOL: s += v.int_value ? "true" : "false"; break;
-      case CT_OPT_INT: s += std::to_string(v.int_value); break;
-      case CT_OPT_STRING: s += std::string("\"") + v.string_value + "\""; break;
+      case CT_OPT_BOOL:
+        s += v.int_value ? "true" : "false";
+        break;
+      case CT_OPT_INT:
+        s += std::to_string(v.int_value);
+        break;
+      case CT_OPT_STRING:
+        s += std::string("\"") + v.string_value + "\"";
+        break;
       case CT_OPT_STRING_LIST: {
         s += "[";
         for (uint32_t i = 0; i < v.list_size; ++i) {

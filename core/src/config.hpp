@@ -44,7 +44,7 @@ struct InstanceConfig {
   size_t queue_capacity = 65536;
   std::shared_ptr<const toml::table> document;  // keeps `table` and its source positions alive
   const toml::table* table = nullptr;           // the plugin's keys, plus the core's above
-  std::string display_name() const;          // probes.process[0]
+  std::string display_name() const;             // probes.process[0]
 };
 
 struct AgentConfig {
@@ -54,7 +54,7 @@ struct AgentConfig {
   uint64_t heartbeat_interval_ms = 5000;
   uint64_t shutdown_timeout_ms = 2000;
   uint64_t call_time_limit_ms = 2000;  // a plugin call taking longer gets its plugin disabled
-  std::vector<std::string> disable;  // instance names turned off ([agent] disable)
+  std::vector<std::string> disable;    // instance names turned off ([agent] disable)
   std::map<std::string, SourcePos> agent_key_where;  // which file set each [agent] key
   std::vector<InstanceConfig> probes;
   std::vector<InstanceConfig> sinks;

@@ -32,11 +32,13 @@ void EventView::point_at(const OwnedEvent& e) {
 
 namespace {
 
-bool is_word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
 
 bool is_wire_key(std::string_view k) {
-  return k == "content_version" || k == "probe_source" || k == "guest_pid" ||
-         k == "guest_comm" || k == "guest_monotonic_ns";
+  return k == "content_version" || k == "probe_source" || k == "guest_pid" || k == "guest_comm" ||
+         k == "guest_monotonic_ns";
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ class EventLoop {
 
  private:
   struct Entry {
-    uint64_t id;
+    uint64_t id = 0;
     Handler handler;
   };
   UniqueFd epoll_;

@@ -179,19 +179,19 @@ int print_options_markdown(const std::string& path, bool allow_untrusted) {
 
 int run(const CommandLine& cl, ct::Readiness& readiness) {
   if (cl.version) {
-    std::cout << "cellos-telemetry " << CELLOS_TELEMETRY_VERSION << " (plugin ABI "
-              << CT_ABI_MAJOR << "." << CT_ABI_MINOR << ")\n";
+    std::cout << "cellos-telemetry " << CELLOS_TELEMETRY_VERSION << " (plugin ABI " << CT_ABI_MAJOR
+              << "." << CT_ABI_MINOR << ")\n";
     return kExitOk;
   }
   if (cl.help) return print_help(cl);
   if (cl.options_markdown) return print_options_markdown(*cl.options_markdown, cl.allow_untrusted);
 
-  ct::AgentConfig cfg =
-      ct::load_config_file(cl.config, "", ct::default_drop_in_dir(cl.config));
+  ct::AgentConfig cfg = ct::load_config_file(cl.config, "", ct::default_drop_in_dir(cl.config));
   auto dirs = resolve_plugin_dirs(cl, &cfg);
   ct::Agent agent(std::move(cfg), std::move(dirs));
   if (cl.allow_untrusted) {
-    ct::log_line(CT_LOG_WARN, "--allow-untrusted-plugins: plugin ownership and permissions are not checked");
+    ct::log_line(CT_LOG_WARN,
+                 "--allow-untrusted-plugins: plugin ownership and permissions are not checked");
     agent.allow_untrusted_plugins();
   }
   agent.load();

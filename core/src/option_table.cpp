@@ -7,10 +7,14 @@ namespace {
 
 const char* type_label(ct_option_type t) {
   switch (t) {
-    case CT_OPT_BOOL: return "bool";
-    case CT_OPT_INT: return "int";
-    case CT_OPT_STRING: return "string";
-    case CT_OPT_STRING_LIST: return "string list";
+    case CT_OPT_BOOL:
+      return "bool";
+    case CT_OPT_INT:
+      return "int";
+    case CT_OPT_STRING:
+      return "string";
+    case CT_OPT_STRING_LIST:
+      return "string list";
   }
   return "?";
 }
@@ -23,10 +27,14 @@ std::string quoted_list(const char* const* items, const char* sep) {
 
 std::string default_of(const ct_option_spec& o) {
   switch (o.type) {
-    case CT_OPT_BOOL: return o.int_default ? "true" : "false";
-    case CT_OPT_INT: return std::to_string(o.int_default);
-    case CT_OPT_STRING: return std::string("\"") + (o.string_default ? o.string_default : "") + "\"";
-    case CT_OPT_STRING_LIST: return "[" + quoted_list(o.list_default, ", ") + "]";
+    case CT_OPT_BOOL:
+      return o.int_default ? "true" : "false";
+    case CT_OPT_INT:
+      return std::to_string(o.int_default);
+    case CT_OPT_STRING:
+      return std::string("\"") + (o.string_default ? o.string_default : "") + "\"";
+    case CT_OPT_STRING_LIST:
+      return "[" + quoted_list(o.list_default, ", ") + "]";
   }
   return "";
 }
@@ -41,9 +49,29 @@ std::string allowed_of(const ct_option_spec& o) {
 
 // Keys the core reads from every instance table, listed with the plugin's own.
 const char* const kStar[] = {"*", nullptr};
-const ct_option_spec kEnabled{"enabled", CT_OPT_BOOL, "set false to keep the instance but not run it (per-VM drop-ins)", 1, 0, 1, nullptr, nullptr, nullptr};
-const ct_option_spec kMatch{"match", CT_OPT_STRING_LIST, "globs over probe_source: which events this sink receives", 0, 0, 0, nullptr, nullptr, kStar};
-const ct_option_spec kCapacity{"queue_capacity", CT_OPT_INT, "events this sink may hold before the oldest are dropped (and counted)", 65536, 1, 16777216, nullptr, nullptr, nullptr};
+const ct_option_spec kEnabled{
+    "enabled", CT_OPT_BOOL, "set false to keep the instance but not run it (per-VM drop-ins)",
+    1,         0,           1,
+    nullptr,   nullptr,     nullptr};
+const ct_option_spec kMatch{"match",
+                            CT_OPT_STRING_LIST,
+                            "globs over probe_source: which events this sink receives",
+                            0,
+                            0,
+                            0,
+                            nullptr,
+                            nullptr,
+                            kStar};
+const ct_option_spec kCapacity{
+    "queue_capacity",
+    CT_OPT_INT,
+    "events this sink may hold before the oldest are dropped (and counted)",
+    65536,
+    1,
+    16777216,
+    nullptr,
+    nullptr,
+    nullptr};
 
 std::vector<ct_option_spec> all_options(const ct_plugin& p) {
   std::vector<ct_option_spec> v(p.options, p.options + p.n_options);

@@ -32,7 +32,8 @@ void check_trusted(const std::string& path) {
   bool is_file = true;
   while (true) {
     struct stat st {};
-    if (stat(p.c_str(), &st) != 0) fail(path, "cannot check " + p.string() + ": " + std::strerror(errno));
+    if (stat(p.c_str(), &st) != 0)
+      fail(path, "cannot check " + p.string() + ": " + std::strerror(errno));
     const std::string what = is_file ? "the file" : "its directory " + p.string();
     if (st.st_uid != 0 && st.st_uid != me) {
       fail(path, "untrusted plugin: " + what + " is owned by uid " + std::to_string(st.st_uid) +
@@ -56,7 +57,9 @@ void check_trusted(const std::string& path) {
 
 }  // namespace
 
-const char* kind_name(ct_kind kind) { return kind == CT_KIND_PROBE ? "probe" : "sink"; }
+const char* kind_name(ct_kind kind) {
+  return kind == CT_KIND_PROBE ? "probe" : "sink";
+}
 
 std::string plugin_file_name(ct_kind kind, const std::string& name) {
   return std::string(kind_name(kind)) + "-" + name + ".so";
@@ -87,23 +90,25 @@ std::shared_ptr<PluginLibrary> load_plugin_file(const std::string& path, ct_kind
   const ct_plugin* d = entry();
   if (d == nullptr) fail(path, "entry point returned no descriptor");
   if (d->abi_major != CT_ABI_MAJOR) {
-    fail(path, "plugin ABI " + abi_str(d->abi_major, d->abi_minor) + " is incompatible with the agent's ABI " +
-                   abi_str(CT_ABI_MAJOR, CT_ABI_MINOR) + " (major versions differ): rebuild it against this SDK");
+    fail(path, "plugin ABI " + abi_str(d->abi_major, d->abi_minor) +
+                   " is incompatible with the agent's ABI " + abi_str(CT_ABI_MAJOR, CT_ABI_MINOR) +
+                   " (major versions differ): rebuild it against this SDK");
   }
   if (d->abi_minor > CT_ABI_MINOR) {
-    fail(path, "plugin ABI " + abi_str(d->abi_major, d->abi_minor) + " is newer than the agent's ABI " +
-                   abi_str(CT_ABI_MAJOR, CT_ABI_MINOR) + ": upgrade the agent or rebuild the plugin");
+    fail(path, "plugin ABI " + abi_str(d->abi_major, d->abi_minor) +
+                   " is newer than the agent's ABI " + abi_str(CT_ABI_MAJOR, CT_ABI_MINOR) +
+                   ": upgrade the agent or rebuild the plugin");
   }
-  if (d->struct_size < kMinDescriptorSize || !d->name || !d->version || !d->create ||
-      !d->destroy || (d->n_options > 0 && !d->options)) {
+  if (d->struct_size < kMinDescriptorSize || !d->name || !d->version || !d->create || !d->destroy ||
+      (d->n_options > 0 && !d->options)) {
     fail(path, "descriptor is incomplete (struct_size " + std::to_string(d->struct_size) + ")");
   }
   if (d->kind != CT_KIND_PROBE && d->kind != CT_KIND_SINK) {
     fail(path, "descriptor declares an unknown kind " + std::to_string(static_cast<int>(d->kind)));
   }
   if (d->kind != expected_kind) {
-    fail(path, std::string("is a ") + kind_name(d->kind) + " plugin, but the config names it as a " +
-                   kind_name(expected_kind));
+    fail(path, std::string("is a ") + kind_name(d->kind) +
+                   " plugin, but the config names it as a " + kind_name(expected_kind));
   }
   if (d->kind == CT_KIND_SINK && !d->consume) fail(path, "sink descriptor has no consume function");
   if (!expected_name.empty() && expected_name != d->name) {

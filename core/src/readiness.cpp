@@ -23,7 +23,8 @@ namespace {
   while (line.find('\n') == std::string::npos) {
     const uint64_t now = monotonic_ns();
     if (now >= deadline) {
-      log_line(CT_LOG_ERROR, "the agent (pid " + std::to_string(child) + ") did not report ready within " +
+      log_line(CT_LOG_ERROR, "the agent (pid " + std::to_string(child) +
+                                 ") did not report ready within " +
                                  std::to_string(timeout.count()) + " ms; stopped it");
       kill(child, SIGKILL);
       waitpid(child, nullptr, 0);
@@ -88,8 +89,12 @@ void Readiness::send(const std::string& line) {
   fd_ = -1;
 }
 
-void Readiness::ready() { send("ready\n"); }
+void Readiness::ready() {
+  send("ready\n");
+}
 
-void Readiness::failed(int exit_code) { send("error " + std::to_string(exit_code) + "\n"); }
+void Readiness::failed(int exit_code) {
+  send("error " + std::to_string(exit_code) + "\n");
+}
 
 }  // namespace cellos::telemetry

@@ -10,13 +10,27 @@ void append_json_string(std::string& out, std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += "\\u00";
@@ -48,8 +62,8 @@ void append_text_line(std::string& out, const ct_event& e) {
   char head[128];
   std::snprintf(head, sizeof head, "%6llu.%09llu %-20s pid %-7u comm ",
                 static_cast<unsigned long long>(e.guest_monotonic_ns / 1000000000u),
-                static_cast<unsigned long long>(e.guest_monotonic_ns % 1000000000u),
-                e.probe_source, e.guest_pid);
+                static_cast<unsigned long long>(e.guest_monotonic_ns % 1000000000u), e.probe_source,
+                e.guest_pid);
   out += head;
   // Control characters would let a comm forge extra lines on the console.
   for (const char* c = e.guest_comm; *c; ++c) {

@@ -4,11 +4,11 @@
 // stall the agent's loop, so the sink writes through its own non-blocking file description (see
 // open_output) and holds at most a bounded buffer; while it is full it takes no events, and the
 // core's queue for this sink absorbs, drops and counts as for any slow sink.
-#include <cellos/telemetry/sdk.hpp>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cellos/telemetry/sdk.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -83,9 +83,9 @@ class StdoutSink : public ctt::Sink {
 
   void write_pending() {
     while (!pending_.empty() && !closed_) {
-      const ssize_t n = socket_ ? send(fd_, pending_.data(), pending_.size(),
-                                       MSG_DONTWAIT | MSG_NOSIGNAL)
-                                : write(fd_, pending_.data(), pending_.size());
+      const ssize_t n =
+          socket_ ? send(fd_, pending_.data(), pending_.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
+                  : write(fd_, pending_.data(), pending_.size());
       if (n > 0) {
         pending_.erase(0, static_cast<size_t>(n));
       } else if (n < 0 && errno == EINTR) {
@@ -138,5 +138,4 @@ constexpr ct_option_spec kOptions[] = {
 
 }  // namespace
 
-CELLOS_TELEMETRY_SINK(StdoutSink, "stdout", "0.1.0", "writes events to standard output",
-                      kOptions)
+CELLOS_TELEMETRY_SINK(StdoutSink, "stdout", "0.1.0", "writes events to standard output", kOptions)

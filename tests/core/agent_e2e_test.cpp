@@ -17,8 +17,8 @@ namespace {
 t::Outcome run_with(const t::TempDir& dir, const std::string& toml,
                     std::vector<std::string> extra = {}) {
   const std::string cfg = dir.write("agent.toml", toml);
-  std::vector<std::string> args{"--config", cfg, "--plugin-dir", t::plugin_dir(), "--plugin-dir",
-                                t::fixture_dir()};
+  std::vector<std::string> args{
+      "--config", cfg, "--plugin-dir", t::plugin_dir(), "--plugin-dir", t::fixture_dir()};
   args.insert(args.end(), extra.begin(), extra.end());
   return t::run_agent(args);
 }
@@ -55,7 +55,8 @@ TEST(AgentCli, VersionNamesTheAbi) {
 }
 
 TEST(AgentCli, HelpListsEveryPluginsOptions) {
-  const auto o = t::run_agent({"--help", "--plugin-dir", t::plugin_dir(), "--config", "/nonexistent"});
+  const auto o =
+      t::run_agent({"--help", "--plugin-dir", t::plugin_dir(), "--config", "/nonexistent"});
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_NE(o.out.find("--check-config"), std::string::npos);
   EXPECT_NE(o.out.find("sink stdout"), std::string::npos) << o.out;
@@ -72,12 +73,16 @@ TEST(AgentCli, MissingConfigFileExits78) {
 
 TEST(AgentCli, CheckConfigPrintsWhatWouldRun) {
   t::TempDir dir;
-  const auto o = run_with(dir, "[[probes.scripted]]\ntotal = 3\n[[probes.scripted]]\n"
-                               "[[probes.thrower]]\nenabled = false\n" + capture(dir, "c"),
+  const auto o = run_with(dir,
+                          "[[probes.scripted]]\ntotal = 3\n[[probes.scripted]]\n"
+                          "[[probes.thrower]]\nenabled = false\n" +
+                              capture(dir, "c"),
                           {"--check-config"});
   EXPECT_EQ(o.exit_code, 0) << o.err;
-  EXPECT_NE(o.out.find("probes.scripted[0] (" + dir.file("agent.toml") + ":1:1): scripted 0.1.0, ABI 1.0"),
-            std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("probes.scripted[0] (" + dir.file("agent.toml") +
+                       ":1:1): scripted 0.1.0, ABI 1.0"),
+            std::string::npos)
+      << o.out;
   EXPECT_NE(o.out.find("probes.scripted[1]"), std::string::npos);
   EXPECT_NE(o.out.find("total = 3"), std::string::npos);
   EXPECT_NE(o.out.find("match = [\"*\"], queue_capacity = 65536"), std::string::npos);
@@ -108,7 +113,8 @@ TEST(AgentCli, BadOptionExits78WithFileLineColumn) {
   const auto o = run_with(dir, "[[probes.scripted]]\n\ninterval_ms = -5\n" + capture(dir, "c"));
   EXPECT_EQ(o.exit_code, 78);
   EXPECT_NE(o.err.find(dir.file("agent.toml") + ":3:15: 'interval_ms' = -5 is out of range"),
-            std::string::npos) << o.err;
+            std::string::npos)
+      << o.err;
 }
 
 TEST(AgentCli, SyntaxErrorExits78WithFileLineColumn) {
@@ -131,7 +137,8 @@ TEST(AgentCli, ProbeThatFailsToStartExits78) {
   auto o = run_with(dir, "[[probes.thrower]]\nwhen = \"start\"\n" + capture(dir, "c"));
   EXPECT_EQ(o.exit_code, 78);
   EXPECT_NE(o.err.find("probes.thrower[0]: cannot start: thrower: refusing to start"),
-            std::string::npos) << o.err;
+            std::string::npos)
+      << o.err;
   o = run_with(dir, "[[probes.thrower]]\nwhen = \"create\"\n" + capture(dir, "c"));
   EXPECT_EQ(o.exit_code, 78);
   EXPECT_NE(o.err.find("cannot create: thrower: refusing to be created"), std::string::npos);
@@ -141,8 +148,10 @@ TEST(Agent, SigtermFlushesEverythingQueuedAndExits0) {
   // A slow sink (10 events per call, 2 ms between calls) still has most of 400 events queued
   // when SIGTERM arrives; the shutdown flush must deliver them all.
   Running r;
-  r.start("[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\nevents = ['a.b seq x']\n"
-            "total = 400\n" + capture(r.dir, "c", "accept_max = 10\nresume_ms = 2"));
+  r.start(
+      "[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\nevents = ['a.b seq x']\n"
+      "total = 400\n" +
+      capture(r.dir, "c", "accept_max = 10\nresume_ms = 2"));
   ASSERT_TRUE(t::eventually([&] { return !t::read_captured(r.out_file("c")).empty(); }));
   EXPECT_EQ(r.stop(), 0) << r.agent->err();
   const auto got = t::read_captured(r.out_file("c"));
@@ -160,12 +169,12 @@ TEST(Agent, SigintAlsoStopsCleanly) {
 
 TEST(Agent, MatchRoutesBySource) {
   Running r;
-  r.start("[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\n"
-            "events = ['process.spawned 1 a', 'custom.thing 2 b', 'process.exited 1 a']\n"
-            "total = 3\n" +
-            capture(r.dir, "proc", "match = [\"process.*\"]") +
-            capture(r.dir, "custom", "match = [\"custom.*\", \"nothing.else\"]") +
-            capture(r.dir, "all"));
+  r.start(
+      "[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\n"
+      "events = ['process.spawned 1 a', 'custom.thing 2 b', 'process.exited 1 a']\n"
+      "total = 3\n" +
+      capture(r.dir, "proc", "match = [\"process.*\"]") +
+      capture(r.dir, "custom", "match = [\"custom.*\", \"nothing.else\"]") + capture(r.dir, "all"));
   ASSERT_TRUE(t::eventually([&] { return t::read_captured(r.out_file("all")).size() == 3; }));
   EXPECT_EQ(r.stop(), 0);
   const auto proc = t::read_captured(r.out_file("proc"));
@@ -182,9 +191,10 @@ TEST(Agent, OverflowDropsOldestAndReportsTheExactCountBeforeNewerEvents) {
   // dropped. Whatever arrives, received + reported drops must equal what was produced, and each
   // telemetry.dropped must account exactly for the gap before the next event.
   Running r;
-  r.start("[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\nevents = ['a.b seq x']\n"
-            "total = 2000\n" +
-            capture(r.dir, "c", "queue_capacity = 50\naccept_max = 5\nresume_ms = 1"));
+  r.start(
+      "[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\nevents = ['a.b seq x']\n"
+      "total = 2000\n" +
+      capture(r.dir, "c", "queue_capacity = 50\naccept_max = 5\nresume_ms = 1"));
   ASSERT_TRUE(t::eventually([&] {
     const auto got = t::read_captured(r.out_file("c"));
     return !got.empty() && got.back().guest_pid == 2000;
@@ -211,33 +221,39 @@ TEST(Agent, OverflowDropsOldestAndReportsTheExactCountBeforeNewerEvents) {
 
 TEST(Agent, ThrowingProbeIsDisabledAndTheRestKeepRunning) {
   Running r;
-  r.start("[agent]\nheartbeat_interval_ms = 0\n[[probes.thrower]]\nemit_first = 2\n"
-            "[[probes.scripted]]\nevents = ['still.here seq x']\ninterval_ms = 2\nburst = 1\n" +
-            capture(r.dir, "c"));
+  r.start(
+      "[agent]\nheartbeat_interval_ms = 0\n[[probes.thrower]]\nemit_first = 2\n"
+      "[[probes.scripted]]\nevents = ['still.here seq x']\ninterval_ms = 2\nburst = 1\n" +
+      capture(r.dir, "c"));
   ASSERT_TRUE(t::eventually([&] {
-    return r.agent->err().find("probes.thrower[0]: on_timer failed, probe disabled: thrower: "
-                               "failing on purpose") != std::string::npos;
+    return r.agent->err().find(
+               "probes.thrower[0]: on_timer failed, probe disabled: thrower: "
+               "failing on purpose") != std::string::npos;
   })) << r.agent->err();
   const auto before = t::read_captured(r.out_file("c")).size();
   ASSERT_TRUE(t::eventually([&] { return t::read_captured(r.out_file("c")).size() > before + 5; }));
   EXPECT_EQ(r.stop(), 0);
   size_t thrown = 0;
-  for (const auto& e : t::read_captured(r.out_file("c"))) thrown += e.probe_source == "thrower.event";
+  for (const auto& e : t::read_captured(r.out_file("c")))
+    thrown += e.probe_source == "thrower.event";
   EXPECT_EQ(thrown, 2u);
 }
 
 TEST(Agent, ProbeEmittingGarbageIsDisabledAndTheRestKeepRunning) {
   Running r;
-  r.start("[agent]\nheartbeat_interval_ms = 0\n"
-          "[[probes.scripted]]\nevents = ['good.one 1 a', 'good.one 2 sixteen_bytes_xx']\n"
-          "[[probes.scripted]]\nevents = ['Bad/Source 3 b']\n"
-          "[[probes.scripted]]\nevents = ['other.one seq c']\ninterval_ms = 2\nburst = 1\n" +
-          capture(r.dir, "c"));
+  r.start(
+      "[agent]\nheartbeat_interval_ms = 0\n"
+      "[[probes.scripted]]\nevents = ['good.one 1 a', 'good.one 2 sixteen_bytes_xx']\n"
+      "[[probes.scripted]]\nevents = ['Bad/Source 3 b']\n"
+      "[[probes.scripted]]\nevents = ['other.one seq c']\ninterval_ms = 2\nburst = 1\n" +
+      capture(r.dir, "c"));
   ASSERT_TRUE(t::eventually([&] {
-    return r.agent->err().find("probes.scripted[0]: emit failed, probe disabled: guest_comm of "
-                               "16 bytes (the kernel's comm is at most 15)") != std::string::npos &&
-           r.agent->err().find("probes.scripted[1]: emit failed, probe disabled: probe_source "
-                               "'Bad/Source' is not of the form") != std::string::npos;
+    return r.agent->err().find(
+               "probes.scripted[0]: emit failed, probe disabled: guest_comm of "
+               "16 bytes (the kernel's comm is at most 15)") != std::string::npos &&
+           r.agent->err().find(
+               "probes.scripted[1]: emit failed, probe disabled: probe_source "
+               "'Bad/Source' is not of the form") != std::string::npos;
   })) << r.agent->err();
   const auto before = t::read_captured(r.out_file("c")).size();
   ASSERT_TRUE(t::eventually([&] { return t::read_captured(r.out_file("c")).size() > before + 3; }));
@@ -249,10 +265,11 @@ TEST(Agent, ProbeEmittingGarbageIsDisabledAndTheRestKeepRunning) {
 
 TEST(Agent, ProbeThatBlocksPastTheCallLimitIsDisabled) {
   Running r;
-  r.start("[agent]\nheartbeat_interval_ms = 0\ncall_time_limit_ms = 50\n"
-          "[[probes.thrower]]\nwhen = \"never\"\nblock_timer_ms = 200\n"
-          "[[probes.scripted]]\nevents = ['other.one seq c']\ninterval_ms = 2\nburst = 1\n" +
-          capture(r.dir, "c"));
+  r.start(
+      "[agent]\nheartbeat_interval_ms = 0\ncall_time_limit_ms = 50\n"
+      "[[probes.thrower]]\nwhen = \"never\"\nblock_timer_ms = 200\n"
+      "[[probes.scripted]]\nevents = ['other.one seq c']\ninterval_ms = 2\nburst = 1\n" +
+      capture(r.dir, "c"));
   ASSERT_TRUE(t::eventually([&] {
     return r.agent->err().find("probes.thrower[0]: on_timer failed, probe disabled: took ") !=
            std::string::npos;
@@ -266,15 +283,17 @@ TEST(Agent, ProbeThatBlocksPastTheCallLimitIsDisabled) {
 
 TEST(Agent, FailingSinkIsDisabledAndOtherSinksKeepTheirEvents) {
   Running r;
-  r.start("[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\nevents = ['a.b seq x']\n"
-            "total = 100\ninterval_ms = 1\nburst = 1\n" +
-            capture(r.dir, "bad", "fail_after = 5") + capture(r.dir, "good"));
+  r.start(
+      "[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\nevents = ['a.b seq x']\n"
+      "total = 100\ninterval_ms = 1\nburst = 1\n" +
+      capture(r.dir, "bad", "fail_after = 5") + capture(r.dir, "good"));
   ASSERT_TRUE(t::eventually([&] { return t::read_captured(r.out_file("good")).size() == 100; }));
   EXPECT_EQ(r.stop(), 0);
   EXPECT_EQ(t::read_captured(r.out_file("bad")).size(), 5u);
   EXPECT_NE(r.agent->err().find("sinks.capture[0]: consume failed, sink disabled: capture sink "
                                 "failing on purpose after 5 events"),
-            std::string::npos) << r.agent->err();
+            std::string::npos)
+      << r.agent->err();
 }
 
 TEST(Agent, HeartbeatIsSentWhenIdle) {
@@ -291,7 +310,7 @@ TEST(Agent, HeartbeatIsSentWhenIdle) {
 TEST(Agent, InvalidUtf8CommIsRepairedBeforeAnySinkSeesIt) {
   Running r;
   r.start("[[probes.scripted]]\nevents = ['a.b 1 ok\\xc3\\x28\\xff']\ntotal = 1\n" +
-            capture(r.dir, "c"));
+          capture(r.dir, "c"));
   ASSERT_TRUE(t::eventually([&] { return t::read_captured(r.out_file("c")).size() == 1; }));
   EXPECT_EQ(r.stop(), 0);
   EXPECT_EQ(t::read_captured(r.out_file("c"))[0].guest_comm, "ok\xEF\xBF\xBD(\xEF\xBF\xBD");

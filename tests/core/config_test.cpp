@@ -1,8 +1,8 @@
 #include "config.hpp"
 #include "harness.hpp"
 
-#include <cellos/telemetry/sdk.hpp>
 #include <gtest/gtest.h>
+#include <cellos/telemetry/sdk.hpp>
 
 #include <filesystem>
 
@@ -30,7 +30,8 @@ constexpr ct_option_spec kSpecs[] = {
 
 std::string option_error(const std::string& table) {
   try {
-    const auto cfg = ct::parse_config("[[probes.p]]\n" + table + "\n[[sinks.s]]\n", "agent.toml", "");
+    const auto cfg =
+        ct::parse_config("[[probes.p]]\n" + table + "\n[[sinks.s]]\n", "agent.toml", "");
     ct::validate_options(cfg.probes.at(0), kSpecs, 4);
   } catch (const ct::ConfigError& e) {
     return e.what();
@@ -127,8 +128,7 @@ TEST(Options, GivenValuesAreUsed) {
   EXPECT_TRUE(o.get_bool("emit_initial"));
   EXPECT_EQ(o.get_string("mode"), "slow");
   EXPECT_TRUE(o.get_list("names").empty());
-  EXPECT_EQ(v.describe(),
-            "interval_ms = 7, emit_initial = true, mode = \"slow\", names = []");
+  EXPECT_EQ(v.describe(), "interval_ms = 7, emit_initial = true, mode = \"slow\", names = []");
 }
 
 TEST(Options, UnknownKeyNamesTheKnownOnes) {
@@ -144,8 +144,7 @@ TEST(Options, WrongTypesAreErrors) {
             "agent.toml:2:15: 'interval_ms' must be an integer, not a float");
   EXPECT_EQ(option_error("emit_initial = 1"),
             "agent.toml:2:16: 'emit_initial' must be a boolean, not an integer");
-  EXPECT_EQ(option_error("mode = true"),
-            "agent.toml:2:8: 'mode' must be a string, not a boolean");
+  EXPECT_EQ(option_error("mode = true"), "agent.toml:2:8: 'mode' must be a string, not a boolean");
   EXPECT_EQ(option_error("names = \"a\""),
             "agent.toml:2:9: 'names' must be an array of strings, not a string");
 }
@@ -161,13 +160,15 @@ TEST(Options, OutOfRangeAndUnknownChoiceAreErrors) {
 
 TEST(DropIns, AreMergedInLexicalOrder) {
   cellos::telemetry::testing::TempDir dir;
-  const std::string base = dir.write("agent.toml",
-                                     "[agent]\nheartbeat_interval_ms = 100\nshutdown_timeout_ms = 7\n"
-                                     "[[probes.process]]\n[[sinks.vsock]]\n");
+  const std::string base =
+      dir.write("agent.toml",
+                "[agent]\nheartbeat_interval_ms = 100\nshutdown_timeout_ms = 7\n"
+                "[[probes.process]]\n[[sinks.vsock]]\n");
   std::filesystem::create_directory(dir.file("agent.d"));
   dir.write("agent.d/20-second.toml", "[agent]\nheartbeat_interval_ms = 300\n[[probes.extra]]\n");
-  dir.write("agent.d/10-first.toml", "[agent]\nheartbeat_interval_ms = 200\n[[probes.process]]\n"
-                                     "interval_ms = 5\n");
+  dir.write("agent.d/10-first.toml",
+            "[agent]\nheartbeat_interval_ms = 200\n[[probes.process]]\n"
+            "interval_ms = 5\n");
   dir.write("agent.d/notes.txt", "not toml, not read");
   const auto cfg = ct::load_config_file(base, "", dir.file("agent.d"));
   EXPECT_EQ(cfg.files, (std::vector<std::string>{base, dir.file("agent.d/10-first.toml"),
@@ -188,8 +189,9 @@ TEST(DropIns, DisableTurnsOffInstancesFromEarlierFiles) {
                                      "[[probes.process]]\n[[probes.process]]\n[[probes.other]]\n"
                                      "[[sinks.vsock]]\n[[sinks.stdout]]\n");
   std::filesystem::create_directory(dir.file("agent.d"));
-  dir.write("agent.d/vm.toml", "[agent]\ndisable = [\"probes.process[1]\", \"probes.other\", "
-                               "\"sinks.stdout\"]\n");
+  dir.write("agent.d/vm.toml",
+            "[agent]\ndisable = [\"probes.process[1]\", \"probes.other\", "
+            "\"sinks.stdout\"]\n");
   const auto cfg = ct::load_config_file(base, "", dir.file("agent.d"));
   std::map<std::string, bool> enabled;
   for (const auto* list : {&cfg.probes, &cfg.sinks}) {

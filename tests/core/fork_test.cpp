@@ -21,9 +21,10 @@ class Fork : public ::testing::Test {
   void TearDown() override { prctl(PR_SET_CHILD_SUBREAPER, 0); }
 
   std::string config(const std::string& probe_extra = "") {
-    return dir.write("agent.toml", "[[probes.scripted]]\nevents = ['a.b seq x']\ninterval_ms = 5\n"
-                                   "burst = 1\n" + probe_extra + "[[sinks.capture]]\npath = \"" +
-                                       dir.file("c") + "\"\n");
+    return dir.write("agent.toml",
+                     "[[probes.scripted]]\nevents = ['a.b seq x']\ninterval_ms = 5\n"
+                     "burst = 1\n" +
+                         probe_extra + "[[sinks.capture]]\npath = \"" + dir.file("c") + "\"\n");
   }
   t::TempDir dir;
 };
@@ -61,15 +62,16 @@ TEST_F(Fork, WorksWithAnEmptyEnvironment) {
 }
 
 TEST_F(Fork, ConfigErrorIsTheParentsExitCode) {
-  const std::string cfg = dir.write("bad.toml", "[[probes.scripted]]\nburst = 0\n[[sinks.capture]]\n");
+  const std::string cfg =
+      dir.write("bad.toml", "[[probes.scripted]]\nburst = 0\n[[sinks.capture]]\n");
   const auto o = t::run_agent({"--fork", "--config", cfg, "--plugin-dir", t::fixture_dir()});
   EXPECT_EQ(o.exit_code, 78);
   EXPECT_NE(o.err.find("bad.toml:2:9: 'burst' = 0 is out of range"), std::string::npos) << o.err;
 }
 
 TEST_F(Fork, ProbeThatFailsToStartIsTheParentsError) {
-  const std::string cfg = dir.write(
-      "bad.toml", "[[probes.thrower]]\nwhen = \"start\"\n[[sinks.capture]]\n");
+  const std::string cfg =
+      dir.write("bad.toml", "[[probes.thrower]]\nwhen = \"start\"\n[[sinks.capture]]\n");
   const auto o = t::run_agent({"--fork", "--config", cfg, "--plugin-dir", t::fixture_dir()});
   EXPECT_EQ(o.exit_code, 78);
   EXPECT_NE(o.err.find("cannot start: thrower: refusing to start"), std::string::npos) << o.err;

@@ -23,11 +23,13 @@ std::string load_error(ct_kind kind, const std::string& name) {
   return "";
 }
 
-std::string path_of(const std::string& file) { return t::fixture_dir() + "/" + file; }
+std::string path_of(const std::string& file) {
+  return t::fixture_dir() + "/" + file;
+}
 
 TEST(PluginLoader, LoadsAGoodPlugin) {
-  const auto lib = ct::find_and_load_plugin({"/nonexistent", t::fixture_dir()}, CT_KIND_PROBE,
-                                            "scripted");
+  const auto lib =
+      ct::find_and_load_plugin({"/nonexistent", t::fixture_dir()}, CT_KIND_PROBE, "scripted");
   EXPECT_EQ(std::string(lib->descriptor().name), "scripted");
   EXPECT_EQ(lib->path(), path_of("probe-scripted.so"));
 }
@@ -71,9 +73,9 @@ TEST(PluginLoader, AbiMinorNewerThanTheAgents) {
 }
 
 TEST(PluginLoader, KindDiffersFromTheConfigSection) {
-  EXPECT_EQ(load_error(CT_KIND_SINK, "wrongkind"),
-            path_of("sink-wrongkind.so") +
-                ": is a probe plugin, but the config names it as a sink");
+  EXPECT_EQ(
+      load_error(CT_KIND_SINK, "wrongkind"),
+      path_of("sink-wrongkind.so") + ": is a probe plugin, but the config names it as a sink");
 }
 
 TEST(PluginLoader, DeclaredNameDiffersFromTheFileName) {
@@ -119,7 +121,9 @@ class UntrustedPlugin : public ::testing::Test {
   std::string dir, file;
 };
 
-TEST_F(UntrustedPlugin, OwnedByUsAndNotWritableByOthersLoads) { EXPECT_EQ(error(), ""); }
+TEST_F(UntrustedPlugin, OwnedByUsAndNotWritableByOthersLoads) {
+  EXPECT_EQ(error(), "");
+}
 
 TEST_F(UntrustedPlugin, WorldWritableFileIsRefused) {
   chmod(file.c_str(), 0666);
@@ -138,8 +142,9 @@ TEST_F(UntrustedPlugin, GroupWritableFileIsRefusedUnlessTheGroupIsRoot) {
 TEST_F(UntrustedPlugin, FileOwnedByAnotherUserIsRefused) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to give a file away";
   ASSERT_EQ(chown(file.c_str(), 4242, static_cast<gid_t>(-1)), 0);
-  EXPECT_EQ(error(), file + ": untrusted plugin: the file is owned by uid 4242, neither root nor "
-                            "the agent's uid 0");
+  EXPECT_EQ(error(), file +
+                         ": untrusted plugin: the file is owned by uid 4242, neither root nor "
+                         "the agent's uid 0");
 }
 
 TEST_F(UntrustedPlugin, WritableDirectoryIsRefused) {
@@ -161,8 +166,8 @@ TEST_F(UntrustedPlugin, TheAgentRefusesItWithExit78AndAcceptsItWithTheDeveloperF
   chmod(file.c_str(), 0666);
   t::TempDir tmp;
   const std::string cfg = tmp.write("a.toml", "[[probes.scripted]]\n[[sinks.capture]]\n");
-  auto o = t::run_agent({"--config", cfg, "--plugin-dir", dir, "--plugin-dir", t::fixture_dir(),
-                         "--check-config"});
+  auto o = t::run_agent(
+      {"--config", cfg, "--plugin-dir", dir, "--plugin-dir", t::fixture_dir(), "--check-config"});
   EXPECT_EQ(o.exit_code, 78);
   EXPECT_NE(o.err.find("untrusted plugin: the file is writable by everyone"), std::string::npos);
   o = t::run_agent({"--config", cfg, "--plugin-dir", dir, "--plugin-dir", t::fixture_dir(),

@@ -25,7 +25,8 @@ TEST(PluginReadme, EveryInTreePluginReadmeHasItsGeneratedOptionsTable) {
     ASSERT_EQ(o.exit_code, 0) << o.err;
     EXPECT_NE(t::read_file(readme).find(o.out), std::string::npos)
         << readme << " lacks the current options table; regenerate it with\n  cellos-telemetry "
-        << "--options-markdown " << path << "\nwhich prints:\n" << o.out;
+        << "--options-markdown " << path << "\nwhich prints:\n"
+        << o.out;
   }
 }
 

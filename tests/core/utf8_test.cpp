@@ -9,22 +9,26 @@ namespace {
 const std::string kFffd = "\xEF\xBF\xBD";
 
 TEST(Utf8, ValidTextIsUnchanged) {
-  for (const std::string s : {"", "sleep", "caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
-                              "\xF4\x8F\xBF\xBF"}) {
+  for (const std::string s :
+       {"", "sleep", "caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF"}) {
     EXPECT_TRUE(ct::is_valid_utf8(s)) << s;
     EXPECT_EQ(ct::repair_utf8(s), s);
   }
 }
 
 TEST(Utf8, StrayBytesBecomeOneReplacementEach) {
-  EXPECT_EQ(ct::repair_utf8("a\xFF" "b"), "a" + kFffd + "b");
+  EXPECT_EQ(ct::repair_utf8("a\xFF"
+                            "b"),
+            "a" + kFffd + "b");
   EXPECT_EQ(ct::repair_utf8("\x80\x80"), kFffd + kFffd);
   EXPECT_EQ(ct::repair_utf8("\xC0\xAF"), kFffd + kFffd);  // overlong '/' : C0 never valid
 }
 
 TEST(Utf8, TruncatedSequenceIsOneReplacement) {
-  EXPECT_EQ(ct::repair_utf8("\xE2\x82"), kFffd);             // maximal subpart of a 3-byte seq
-  EXPECT_EQ(ct::repair_utf8("\xF0\x9F\x98" "x"), kFffd + "x");
+  EXPECT_EQ(ct::repair_utf8("\xE2\x82"), kFffd);  // maximal subpart of a 3-byte seq
+  EXPECT_EQ(ct::repair_utf8("\xF0\x9F\x98"
+                            "x"),
+            kFffd + "x");
 }
 
 TEST(Utf8, SurrogatesAndOutOfRangeAreRejected) {

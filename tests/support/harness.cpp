@@ -24,11 +24,21 @@ std::string env(const char* name, const char* built_in) {
 
 }  // namespace
 
-std::string agent_path() { return env("CT_AGENT", CT_DEFAULT_AGENT); }
-std::string plugin_dir() { return env("CT_PLUGIN_DIR", CT_DEFAULT_PLUGIN_DIR); }
-std::string fixture_dir() { return env("CT_FIXTURE_DIR", CT_DEFAULT_FIXTURE_DIR); }
-std::string source_dir() { return env("CT_SOURCE_DIR", CT_DEFAULT_SOURCE_DIR); }
-std::string binary_dir() { return env("CT_BINARY_DIR", CT_DEFAULT_BINARY_DIR); }
+std::string agent_path() {
+  return env("CT_AGENT", CT_DEFAULT_AGENT);
+}
+std::string plugin_dir() {
+  return env("CT_PLUGIN_DIR", CT_DEFAULT_PLUGIN_DIR);
+}
+std::string fixture_dir() {
+  return env("CT_FIXTURE_DIR", CT_DEFAULT_FIXTURE_DIR);
+}
+std::string source_dir() {
+  return env("CT_SOURCE_DIR", CT_DEFAULT_SOURCE_DIR);
+}
+std::string binary_dir() {
+  return env("CT_BINARY_DIR", CT_DEFAULT_BINARY_DIR);
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

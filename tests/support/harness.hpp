@@ -15,11 +15,11 @@ namespace cellos::telemetry::testing {
 
 // Paths of the build's artefacts, compiled in; the environment variable named beside each
 // overrides it.
-std::string agent_path();    // CT_AGENT
-std::string plugin_dir();    // CT_PLUGIN_DIR
-std::string fixture_dir();   // CT_FIXTURE_DIR
-std::string source_dir();    // CT_SOURCE_DIR
-std::string binary_dir();    // CT_BINARY_DIR
+std::string agent_path();   // CT_AGENT
+std::string plugin_dir();   // CT_PLUGIN_DIR
+std::string fixture_dir();  // CT_FIXTURE_DIR
+std::string source_dir();   // CT_SOURCE_DIR
+std::string binary_dir();   // CT_BINARY_DIR
 
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.
 class TempDir {
@@ -69,8 +69,8 @@ struct Outcome {
   int exit_code = -1;
   std::string out, err;
 };
-Outcome run_agent(const std::vector<std::string>& args, std::chrono::milliseconds timeout =
-                                                            std::chrono::seconds(30));
+Outcome run_agent(const std::vector<std::string>& args,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // Polls pred every 10 ms until it is true or the timeout passes; returns its last value.
 bool eventually(const std::function<bool()>& pred,

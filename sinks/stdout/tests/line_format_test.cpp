@@ -12,7 +12,9 @@ std::string json_of(std::string_view s) {
   return out;
 }
 
-TEST(JsonEscaping, PlainTextPassesThrough) { EXPECT_EQ(json_of("sleep"), "\"sleep\""); }
+TEST(JsonEscaping, PlainTextPassesThrough) {
+  EXPECT_EQ(json_of("sleep"), "\"sleep\"");
+}
 
 TEST(JsonEscaping, QuotesAndBackslashesAreEscaped) {
   EXPECT_EQ(json_of("a\"b\\c"), "\"a\\\"b\\\\c\"");

@@ -40,7 +40,8 @@ TEST(StdoutSink, TextFormatWritesOneLinePerEvent) {
   t::ChildProcess agent(
       t::agent_argv(dir.write("a.toml", config("text", 2)), {"--plugin-dir", t::fixture_dir()}),
       dir);
-  ASSERT_TRUE(t::eventually([&] { return agent.out().find("process.exited") != std::string::npos; }));
+  ASSERT_TRUE(
+      t::eventually([&] { return agent.out().find("process.exited") != std::string::npos; }));
   agent.signal(SIGTERM);
   ASSERT_EQ(agent.wait(std::chrono::seconds(10)), 0);
   EXPECT_NE(agent.out().find("process.spawned      pid 1       comm w\"eird?\n"), std::string::npos)

@@ -43,9 +43,9 @@ typedef struct ct_option_spec {
   int64_t int_default; /* CT_OPT_INT, and CT_OPT_BOOL as 0/1 */
   int64_t int_min;     /* CT_OPT_INT: inclusive range */
   int64_t int_max;
-  const char* string_default;             /* CT_OPT_STRING */
-  const char* const* choices;             /* CT_OPT_STRING: NULL-terminated allowed values, or NULL */
-  const char* const* list_default;        /* CT_OPT_STRING_LIST: NULL-terminated, or NULL */
+  const char* string_default;      /* CT_OPT_STRING */
+  const char* const* choices;      /* CT_OPT_STRING: NULL-terminated allowed values, or NULL */
+  const char* const* list_default; /* CT_OPT_STRING_LIST: NULL-terminated, or NULL */
 } ct_option_spec;
 
 /* A validated option value, one per declared option, in declaration order. */

@@ -21,17 +21,17 @@
 #include <exception>
 #include <memory>
 #include <span>
-#include <type_traits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace cellos::telemetry {
 
 constexpr ct_option_spec bool_option(const char* key, const char* description, bool def) {
-  return ct_option_spec{key, CT_OPT_BOOL, description, def ? 1 : 0, 0, 1, nullptr, nullptr,
-                        nullptr};
+  return ct_option_spec{key, CT_OPT_BOOL, description, def ? 1 : 0, 0,
+                        1,   nullptr,     nullptr,     nullptr};
 }
 constexpr ct_option_spec int_option(const char* key, const char* description, int64_t def,
                                     int64_t min, int64_t max) {
@@ -149,8 +149,8 @@ int guarded(char* err, size_t size, F&& f) noexcept {
 
 template <class T>
 struct Adapter {
-  static int create(const ct_host* host, const ct_option_value* values, uint32_t n,
-                    void** instance, char* err, size_t size) noexcept {
+  static int create(const ct_host* host, const ct_option_value* values, uint32_t n, void** instance,
+                    char* err, size_t size) noexcept {
     return guarded(err, size, [&] { *instance = new T(Host(host), Options(values, n)); });
   }
   static void destroy(void* instance) noexcept {
@@ -194,10 +194,10 @@ template <class T, size_t N>
 constexpr ct_plugin describe(ct_kind kind, const char* name, const char* version,
                              const char* summary, const ct_option_spec (&options)[N]) {
   using A = Adapter<T>;
-  return ct_plugin{sizeof(ct_plugin),  CT_ABI_MAJOR, CT_ABI_MINOR, kind,       name,
-                   version,            summary,      options,      N,          &A::create,
-                   &A::destroy,        &A::start,    &A::stop,     &A::on_fd,  &A::on_timer,
-                   &A::consume,        &A::flush};
+  return ct_plugin{sizeof(ct_plugin), CT_ABI_MAJOR, CT_ABI_MINOR, kind,      name,
+                   version,           summary,      options,      N,         &A::create,
+                   &A::destroy,       &A::start,    &A::stop,     &A::on_fd, &A::on_timer,
+                   &A::consume,       &A::flush};
 }
 
 template <class T>
@@ -215,21 +215,19 @@ constexpr ct_plugin describe(ct_kind kind, const char* name, const char* version
 #define CELLOS_TELEMETRY_EXPORT_ extern "C" __attribute__((visibility("default")))
 
 // Turns a class derived from cellos::telemetry::Probe into a loadable probe plugin.
-#define CELLOS_TELEMETRY_PROBE(CLASS, NAME, VERSION, SUMMARY, OPTIONS)                          \
-  CELLOS_TELEMETRY_EXPORT_ const ct_plugin* cellos_telemetry_plugin(void) noexcept {            \
-    static_assert(std::is_base_of_v<::cellos::telemetry::Probe, CLASS>, "not a Probe");         \
-    static const ct_plugin plugin =                                                             \
-        ::cellos::telemetry::detail::describe<CLASS>(CT_KIND_PROBE, NAME, VERSION, SUMMARY,     \
-                                                     OPTIONS);                                  \
-    return &plugin;                                                                             \
+#define CELLOS_TELEMETRY_PROBE(CLASS, NAME, VERSION, SUMMARY, OPTIONS)                  \
+  CELLOS_TELEMETRY_EXPORT_ const ct_plugin* cellos_telemetry_plugin(void) noexcept {    \
+    static_assert(std::is_base_of_v<::cellos::telemetry::Probe, CLASS>, "not a Probe"); \
+    static const ct_plugin plugin = ::cellos::telemetry::detail::describe<CLASS>(       \
+        CT_KIND_PROBE, NAME, VERSION, SUMMARY, OPTIONS);                                \
+    return &plugin;                                                                     \
   }
 
 // Turns a class derived from cellos::telemetry::Sink into a loadable sink plugin.
-#define CELLOS_TELEMETRY_SINK(CLASS, NAME, VERSION, SUMMARY, OPTIONS)                           \
-  CELLOS_TELEMETRY_EXPORT_ const ct_plugin* cellos_telemetry_plugin(void) noexcept {            \
-    static_assert(std::is_base_of_v<::cellos::telemetry::Sink, CLASS>, "not a Sink");           \
-    static const ct_plugin plugin =                                                             \
-        ::cellos::telemetry::detail::describe<CLASS>(CT_KIND_SINK, NAME, VERSION, SUMMARY,      \
-                                                     OPTIONS);                                  \
-    return &plugin;                                                                             \
+#define CELLOS_TELEMETRY_SINK(CLASS, NAME, VERSION, SUMMARY, OPTIONS)                 \
+  CELLOS_TELEMETRY_EXPORT_ const ct_plugin* cellos_telemetry_plugin(void) noexcept {  \
+    static_assert(std::is_base_of_v<::cellos::telemetry::Sink, CLASS>, "not a Sink"); \
+    static const ct_plugin plugin = ::cellos::telemetry::detail::describe<CLASS>(     \
+        CT_KIND_SINK, NAME, VERSION, SUMMARY, OPTIONS);                               \
+    return &plugin;                                                                   \
   }
