@@ -1,0 +1,96 @@
+#include "netlink_tracker.hpp"
+
+#include "proc_stat.hpp"
+
+namespace cellos::telemetry::process {
+
+void NetlinkTracker::handle(const ProcEvent& e) {
+  switch (e.kind) {
+    case ProcEvent::Kind::kFork:
+      // A new thread shares its creator's thread group (pid != tgid); only a new group is a
+      // new process.
+      if (e.pid == e.tgid) on_fork(e.parent_tgid, e.pid);
+      break;
+    case ProcEvent::Kind::kExec:
+      on_exec(e.tgid);  // after exec the caller leads its group, so pid == tgid
+      break;
+    case ProcEvent::Kind::kComm:
+      // /proc/TGID/comm is the leader's name; another thread renaming itself changes only its own.
+      if (e.pid == e.tgid) on_comm(e.tgid, e.comm_view());
+      break;
+    case ProcEvent::Kind::kExit:
+      if (e.pid == e.tgid) on_exit(e.tgid);
+      break;
+    case ProcEvent::Kind::kOther:
+      break;
+  }
+}
+
+void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child) {
+  // One read gives the name the kernel has now and the start time that identifies the process
+  // if a later resync has to tell it from another holder of the same pid.
+  auto st = read_process_stat(proc_fd_, child);
+  ProcessEntry* known = table_.find(child);
+  if (known) {
+    if (!st || known->start_time == 0 || known->start_time == st->start_time) {
+      // The same process, already listed by the initial or a resync sweep that ran while this
+      // event was queued: report it once.
+      if (!known->announced) {
+        known->announced = true;
+        out_.report(Change::kSpawned, child, known->comm);
+      }
+      return;
+    }
+    // Its exit was lost (the kernel does not reuse a pid before the exit): close it first.
+    out_.report(Change::kExited, child, known->comm);
+    table_.erase(child);
+  }
+  ProcessEntry e;
+  if (st) {
+    e.comm = std::move(st->comm);
+    e.start_time = st->start_time;
+  } else if (const ProcessEntry* parent = table_.find(parent_tgid)) {
+    e.comm = parent->comm;  // gone already: a fork copies its parent's name
+  }
+  const ProcessEntry* stored = table_.insert(child, e);
+  out_.report(Change::kSpawned, child, stored ? stored->comm : e.comm);
+}
+
+void NetlinkTracker::on_exec(uint32_t tgid) {
+  auto comm = read_process_comm(proc_fd_, tgid);
+  ProcessEntry* known = table_.find(tgid);
+  if (!comm) {
+    // Exited before we looked: the exec still happened, under a name we cannot learn.
+    out_.report(Change::kExec, tgid, known ? std::string_view(known->comm) : std::string_view());
+    return;
+  }
+  if (known) {
+    known->comm = std::move(*comm);
+    out_.report(Change::kExec, tgid, known->comm);
+    return;
+  }
+  ProcessEntry e;
+  e.comm = std::move(*comm);
+  const ProcessEntry* stored = table_.insert(tgid, e);
+  out_.report(Change::kExec, tgid, stored ? stored->comm : e.comm);
+}
+
+void NetlinkTracker::on_comm(uint32_t tgid, std::string_view comm) {
+  if (ProcessEntry* known = table_.find(tgid)) known->comm.assign(comm);
+}
+
+void NetlinkTracker::on_exit(uint32_t tgid) {
+  ProcessEntry* known = table_.find(tgid);
+  if (known) {
+    out_.report(Change::kExited, tgid, known->comm);
+    table_.erase(tgid);
+    return;
+  }
+  // Unknown: either a process the full table could not hold (report it, with the name a zombie
+  // still shows), or one a resync sweep already closed while this event waited in the queue.
+  if (table_.untracked() == 0) return;
+  const auto comm = read_process_comm(proc_fd_, tgid);
+  out_.report(Change::kExited, tgid, comm ? std::string_view(*comm) : std::string_view());
+}
+
+}  // namespace cellos::telemetry::process

@@ -1,0 +1,100 @@
+// The kernel's process connector (NETLINK_CONNECTOR, CN_IDX_PROC): a non-blocking socket the
+// agent's event loop watches, and the loss accounting that goes with it.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "proc_event.hpp"
+#include "unique_fd.hpp"
+
+namespace cellos::telemetry::process {
+
+class ProcConnector {
+ public:
+  // Opens the socket, sizes its receive queue to receive_buffer_bytes (see README: buffer
+  // sizing) and subscribes (PROC_CN_MCAST_LISTEN), checking the kernel's acknowledgement.
+  // Throws std::system_error saying which step failed and why.
+  explicit ProcConnector(size_t receive_buffer_bytes);
+  ~ProcConnector();  // unsubscribes, so the kernel stops generating events nobody wants
+  ProcConnector(const ProcConnector&) = delete;
+  ProcConnector& operator=(const ProcConnector&) = delete;
+
+  int fd() const { return fd_.get(); }
+  // The queue limit the kernel applies (SO_RCVBUF as read back), and whether SO_RCVBUFFORCE
+  // could lift it above net.core.rmem_max.
+  size_t receive_buffer() const { return receive_buffer_; }
+  bool buffer_forced() const { return forced_; }
+
+  struct Drain {
+    size_t events = 0;        // process events handed to the handler
+    bool overflowed = false;  // the kernel reported ENOBUFS: events were lost
+    bool emptied = false;     // the queue was read to the end
+  };
+
+  // Reads what is queued, without blocking, until the queue is empty or max_events were
+  // handled (so one burst cannot hold the loop forever). Events read while subscribing come
+  // first. Throws std::system_error on an error other than loss.
+  template <class Handler>
+  Drain drain(Handler&& handle, size_t max_events);
+
+  // Events the kernel dropped for this socket since the last call (SO_MEMINFO's drop counter),
+  // or nullopt where the kernel cannot say.
+  std::optional<uint64_t> take_dropped();
+
+ private:
+  static constexpr size_t kBatch = 64;       // datagrams per recvmmsg
+  static constexpr size_t kSlotBytes = 256;  // a proc event datagram is under 100 bytes
+
+  // One recvmmsg; decoded events appended to batch_. Returns datagrams read, or -errno.
+  int receive_batch();
+  void subscribe();
+  bool send_op(uint32_t op);
+
+  UniqueFd fd_;
+  size_t receive_buffer_ = 0;
+  bool forced_ = false;
+  uint32_t seq_ = 0;
+  uint32_t drops_seen_ = 0;         // the kernel's drop counter when last taken
+  std::vector<ProcEvent> pending_;  // read while waiting for the subscription's ack
+  std::vector<ProcEvent> batch_;
+  std::array<std::array<uint64_t, kSlotBytes / 8>, kBatch> slots_{};
+  std::array<mmsghdr, kBatch> headers_{};
+  std::array<iovec, kBatch> iovs_{};
+};
+
+template <class Handler>
+ProcConnector::Drain ProcConnector::drain(Handler&& handle, size_t max_events) {
+  Drain d;
+  if (!pending_.empty()) {
+    for (const ProcEvent& e : pending_) handle(e);
+    d.events += pending_.size();
+    pending_.clear();
+  }
+  while (d.events < max_events) {
+    batch_.clear();
+    const int n = receive_batch();
+    if (n == -ENOBUFS) {
+      d.overflowed = true;
+      continue;
+    }
+    if (n < 0) {  // -EAGAIN: receive_batch turns other errors into exceptions
+      d.emptied = true;
+      break;
+    }
+    for (const ProcEvent& e : batch_) handle(e);
+    d.events += batch_.size();
+    if (static_cast<size_t>(n) < kBatch) {  // a short batch means the queue ran dry
+      d.emptied = true;
+      break;
+    }
+  }
+  return d;
+}
+
+}  // namespace cellos::telemetry::process

@@ -1,0 +1,21 @@
+// One kernel process event, reduced to what the probe uses. Kept free of the kernel headers so
+// the tracker can be tested with events made up in the test.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace cellos::telemetry::process {
+
+struct ProcEvent {
+  enum class Kind { kFork, kExec, kComm, kExit, kOther };
+  Kind kind = Kind::kOther;
+  uint32_t pid = 0;          // fork: the child's; others: the task's
+  uint32_t tgid = 0;         // fork: the child's thread group; a new process has pid == tgid
+  uint32_t parent_tgid = 0;  // fork only
+  char comm[16] = {};        // comm events only; NUL-padded by the kernel
+
+  std::string_view comm_view() const;
+};
+
+}  // namespace cellos::telemetry::process

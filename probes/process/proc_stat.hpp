@@ -1,0 +1,45 @@
+// Reading what procfs says about one process: /proc/PID/stat and /proc/PID/comm.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cellos::telemetry::process {
+
+struct StatFields {
+  std::string_view comm;    // points into the parsed text
+  uint64_t start_time = 0;  // field 22: clock ticks after boot
+};
+
+// Parses the one line of /proc/PID/stat. comm is taken between the first '(' and the LAST ')'
+// because a process may name itself "a) b (c"; every field after it is numeric or a state
+// letter, so counting from the last ')' is unambiguous. nullopt when the text is cut short.
+std::optional<StatFields> parse_stat(std::string_view text);
+
+// comm as /proc/PID/comm gives it, without the newline the kernel appends.
+std::string_view strip_newline(std::string_view text);
+
+// Reads a small procfs file relative to dir_fd into buf (NUL-terminated); the number of bytes,
+// or -1 with errno set. One read suffices: procfs hands these files over in one go.
+long read_small_file(int dir_fd, const char* path, char* buf, size_t size);
+
+// comm as the wire carries it: at most 15 bytes, like the kernel's task comm. procfs shows
+// kernel workers longer ("kworker/u4:1-events_unbound"); those are cut, never inside a UTF-8
+// sequence.
+std::string_view wire_comm(std::string_view comm);
+
+struct ProcessStat {
+  std::string comm;
+  uint64_t start_time = 0;
+};
+
+// /proc/PID/stat below dir_fd: comm and start time from one read. nullopt when the process is
+// gone (or the file unreadable) - normal for short-lived processes, never an error.
+std::optional<ProcessStat> read_process_stat(int dir_fd, uint32_t pid);
+
+// /proc/PID/comm below dir_fd, newline stripped; nullopt when the process is gone.
+std::optional<std::string> read_process_comm(int dir_fd, uint32_t pid);
+
+}  // namespace cellos::telemetry::process

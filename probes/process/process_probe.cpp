@@ -1,0 +1,199 @@
+// The process probe: process.spawned / process.exec / process.exited from the kernel's process
+// connector, or from polling /proc where the connector is not available. See README.md.
+#include <time.h>
+#include <unistd.h>
+#include <cellos/telemetry/sdk.hpp>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "netlink_tracker.hpp"
+#include "proc_connector.hpp"
+#include "proc_stat.hpp"
+#include "process_table.hpp"
+#include "procfs_walker.hpp"
+
+namespace {
+
+namespace ctt = cellos::telemetry;
+namespace cp = cellos::telemetry::process;
+
+// One wake-up handles at most this many kernel events before the loop serves sinks again.
+constexpr size_t kMaxEventsPerWake = 4096;
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Rate limit for repeated warnings: the 1st, 2nd, 4th, 8th... occurrence.
+bool worth_warning(uint64_t count) {
+  return (count & (count - 1)) == 0;
+}
+
+class ProcessProbe final : public ctt::Probe, private cp::Reporter {
+ public:
+  ProcessProbe(ctt::Host host, const ctt::Options& opts)
+      : host_(host),
+        method_(opts.get_string("method")),
+        interval_ns_(static_cast<uint64_t>(opts.get_int("interval_ms")) * 1000000ull),
+        emit_initial_(opts.get_bool("emit_initial")),
+        receive_buffer_(static_cast<size_t>(opts.get_int("receive_buffer_kib")) * 1024),
+        table_(static_cast<size_t>(opts.get_int("max_processes"))),
+        walker_(opts.get_string("proc_root"), table_),
+        self_pid_(static_cast<uint32_t>(getpid())),
+        self_comm_(
+            cp::read_process_comm(walker_.root_fd(), self_pid_).value_or("cellos-telemetr")) {}
+
+  void start() override {
+    if (method_ != "procfs" && start_netlink()) return;
+    start_procfs();
+  }
+
+  void stop() override { connector_.reset(); }
+
+  void on_timer() override { sweep(true); }
+
+  void on_fd(int /*fd*/, uint32_t /*events*/) override {
+    if (!connector_) return;
+    // EPOLLERR here only means a pending ENOBUFS, which the drain reads and accounts for.
+    const auto d = connector_->drain([this](const cp::ProcEvent& e) { tracker_->handle(e); },
+                                     kMaxEventsPerWake);
+    if (d.overflowed) loss_pending_ = true;
+    // The sweep waits until the queue is empty: events still queued would otherwise be
+    // applied on top of a newer picture of /proc.
+    if (loss_pending_ && d.emptied) recover_from_loss();
+    warn_if_untracked();
+  }
+
+ private:
+  bool start_netlink() {
+    try {
+      connector_ = std::make_unique<cp::ProcConnector>(receive_buffer_);
+    } catch (const std::system_error& e) {
+      if (method_ == "netlink")
+        throw std::runtime_error(std::string("method = \"netlink\": ") + e.what());
+      host_.warn(std::string("netlink unavailable (") + e.what() +
+                 "); method = \"auto\" falls back to polling /proc every " +
+                 std::to_string(interval_ns_ / 1000000) +
+                 " ms, which misses processes that live shorter than that and reports no exec");
+      return false;
+    }
+    cp::Reporter& reporter = *this;  // a private base: converted here, where it is accessible
+    tracker_ = std::make_unique<cp::NetlinkTracker>(walker_.root_fd(), table_, reporter);
+    if (connector_->receive_buffer() < receive_buffer_) {
+      host_.warn("netlink receive queue limited to " +
+                 std::to_string(connector_->receive_buffer() / 1024) + " KiB of the " +
+                 std::to_string(receive_buffer_ / 1024) +
+                 " KiB asked (no CAP_NET_ADMIN for SO_RCVBUFFORCE, and net.core.rmem_max is "
+                 "lower); bursts overflow sooner");
+    }
+    // Subscribed first, listed second: a process born in between is both in the listing and
+    // in the queue, and the tracker reports it once; none can fall between the two.
+    sweep(emit_initial_);
+    host_.watch_fd(connector_->fd(), CT_FD_READ);
+    return true;
+  }
+
+  void start_procfs() {
+    sweep(emit_initial_);
+    host_.arm_timer(interval_ns_, interval_ns_);
+  }
+
+  void sweep(bool report) {
+    const auto r = walker_.sweep(*this, report);
+    if (r.error != 0) {
+      if (worth_warning(++failed_sweeps_)) {
+        host_.warn("listing /proc failed (" + std::system_category().message(r.error) + ", " +
+                   std::to_string(failed_sweeps_) + " time(s)); retrying");
+      }
+    }
+    warn_if_untracked();
+  }
+
+  void recover_from_loss() {
+    loss_pending_ = false;
+    const std::optional<uint64_t> counted = connector_->take_dropped();
+    // ENOBUFS proves at least one loss even where the kernel keeps no count.
+    const uint64_t lost = counted && *counted > 0 ? *counted : 1;
+    const ct_extra extra{"dropped_count", lost};
+    host_.emit(
+        ct_event{"telemetry.dropped", self_pid_, self_comm_.c_str(), monotonic_ns(), &extra, 1});
+    if (worth_warning(++overflows_)) {
+      host_.warn("netlink receive queue overflowed (" + std::to_string(overflows_) +
+                 " time(s) so far, " + std::to_string(lost) +
+                 " event(s) lost this time); resynchronising from /proc. A larger "
+                 "receive_buffer_kib absorbs longer bursts");
+    }
+    sweep(true);
+  }
+
+  void warn_if_untracked() {
+    if (table_.untracked() == untracked_warned_) return;
+    untracked_warned_ = table_.untracked();
+    if (worth_warning(++untracked_warnings_)) {
+      host_.warn("more live processes than max_processes = " + std::to_string(table_.capacity()) +
+                 "; " + std::to_string(untracked_warned_) +
+                 " sighting(s) so far could not be remembered, so their names at exit and "
+                 "their exits under procfs may be missing");
+    }
+  }
+
+  void report(cp::Change change, uint32_t pid, std::string_view comm) override {
+    comm_buf_.assign(cp::wire_comm(comm));
+    host_.emit(cp::probe_source(change), pid, comm_buf_.c_str(), monotonic_ns());
+  }
+
+  ctt::Host host_;
+  std::string method_;
+  uint64_t interval_ns_;
+  bool emit_initial_;
+  size_t receive_buffer_;
+  cp::ProcessTable table_;
+  cp::ProcfsWalker walker_;
+  uint32_t self_pid_;
+  std::string self_comm_;
+  std::unique_ptr<cp::ProcConnector> connector_;
+  std::unique_ptr<cp::NetlinkTracker> tracker_;
+  std::string comm_buf_;
+  bool loss_pending_ = false;
+  uint64_t overflows_ = 0;
+  uint64_t failed_sweeps_ = 0;
+  uint64_t untracked_warned_ = 0;
+  uint64_t untracked_warnings_ = 0;
+};
+
+const char* const kMethods[] = {"auto", "netlink", "procfs", nullptr};
+
+constexpr ct_option_spec kOptions[] = {
+    ctt::string_option("method",
+                       "where events come from: \"netlink\" (the kernel's process connector: "
+                       "every process, exec included; start-up fails if it is unavailable), "
+                       "\"procfs\" (polling /proc: only processes alive at a sweep, no exec), or "
+                       "\"auto\" (netlink, else procfs with one warning saying why)",
+                       "auto", kMethods),
+    ctt::int_option("interval_ms", "procfs: how often /proc is listed", 100, 1, 3600000),
+    ctt::bool_option("emit_initial",
+                     "report the processes already running at start as process.spawned", false),
+    ctt::int_option("receive_buffer_kib",
+                    "netlink: how much the kernel may queue for the agent (about 0.8 KiB per "
+                    "event) before it drops events and the probe resynchronises from /proc; "
+                    "a limit, not an allocation",
+                    4096, 1, 1048576),
+    ctt::int_option("max_processes",
+                    "most processes remembered at once (about 100 bytes each); more are "
+                    "reported but their exit names may be lost",
+                    32768, 16, 4194304),
+    ctt::string_option(
+        "proc_root", "where procfs is mounted; for tests, which point it at a fake tree", "/proc"),
+};
+
+}  // namespace
+
+CELLOS_TELEMETRY_PROBE(ProcessProbe, "process", "0.2.0",
+                       "processes spawned, exec'd and exited (netlink process connector or /proc)",
+                       kOptions)

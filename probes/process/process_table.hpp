@@ -1,0 +1,60 @@
+// What the probe knows about each live process, shared by the procfs walk and the netlink
+// source so that a resync after netlink loss compares /proc against exactly what was reported.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace cellos::telemetry::process {
+
+enum class Change { kSpawned, kExec, kExited };
+
+const char* probe_source(Change c);
+
+// Where the sources put what they observe; the probe turns it into events.
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  virtual void report(Change change, uint32_t pid, std::string_view comm) = 0;
+};
+
+struct ProcessEntry {
+  std::string comm;         // last known name
+  uint64_t start_time = 0;  // field 22 of /proc/PID/stat; 0 while unknown
+  uint64_t dir_ino = 0;     // d_ino of /proc/PID at the last listing; 0 before one
+  uint32_t sweep = 0;       // the last sweep that listed it
+  bool announced = true;    // process.spawned was emitted (the silent first sweep sets false)
+};
+
+// pid -> entry, bounded so that a guest with runaway pids cannot grow the agent without limit.
+class ProcessTable {
+ public:
+  explicit ProcessTable(size_t capacity);
+
+  ProcessEntry* find(uint32_t pid);
+  // nullptr when the table is full; the caller reports the process but cannot remember it, and
+  // untracked() says how often that happened.
+  ProcessEntry* insert(uint32_t pid, ProcessEntry entry);
+  void erase(uint32_t pid) { map_.erase(pid); }
+
+  size_t size() const { return map_.size(); }
+  size_t capacity() const { return capacity_; }
+  uint64_t untracked() const { return untracked_; }
+
+  // Visits every entry; the visitor returns true to drop it.
+  template <class F>
+  void erase_if(F&& drop) {
+    for (auto it = map_.begin(); it != map_.end();) {
+      it = drop(it->first, it->second) ? map_.erase(it) : std::next(it);
+    }
+  }
+
+ private:
+  std::unordered_map<uint32_t, ProcessEntry> map_;
+  size_t capacity_;
+  uint64_t untracked_ = 0;
+};
+
+}  // namespace cellos::telemetry::process

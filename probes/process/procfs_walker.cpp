@@ -1,0 +1,115 @@
+#include "procfs_walker.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <system_error>
+
+#include "proc_stat.hpp"
+
+namespace cellos::telemetry::process {
+namespace {
+
+constexpr size_t kListingBufferBytes = 32 * 1024;
+
+// A pid directory's name: digits only, no leading zero, fits in 32 bits.
+bool parse_pid(const char* name, uint32_t& pid) {
+  if (name[0] < '1' || name[0] > '9') return false;
+  uint64_t v = 0;
+  for (const char* c = name; *c; ++c) {
+    if (*c < '0' || *c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(*c - '0');
+    if (v > UINT32_MAX) return false;
+  }
+  pid = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
+
+ProcfsWalker::ProcfsWalker(const std::string& proc_root, ProcessTable& table)
+    : root_(open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
+      table_(table),
+      buf_(kListingBufferBytes / sizeof(uint64_t)) {
+  if (!root_) throw std::system_error(errno, std::generic_category(), "cannot open " + proc_root);
+}
+
+int ProcfsWalker::list() {
+  listing_.clear();
+  // The directory stays open between sweeps; rewinding it is what rewinddir does.
+  if (lseek(root_.get(), 0, SEEK_SET) < 0) return errno;
+  char* const base = reinterpret_cast<char*>(buf_.data());
+  while (true) {
+    const ssize_t n = getdents64(root_.get(), base, buf_.size() * sizeof(uint64_t));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return 0;
+    for (ssize_t off = 0; off < n;) {
+      const char* rec = base + off;
+      uint64_t ino;
+      unsigned short reclen;
+      unsigned char type;
+      std::memcpy(&ino, rec + offsetof(dirent64, d_ino), sizeof ino);
+      std::memcpy(&reclen, rec + offsetof(dirent64, d_reclen), sizeof reclen);
+      std::memcpy(&type, rec + offsetof(dirent64, d_type), sizeof type);
+      uint32_t pid;
+      if ((type == DT_DIR || type == DT_UNKNOWN) &&
+          parse_pid(rec + offsetof(dirent64, d_name), pid)) {
+        listing_.push_back(Listed{pid, ino});
+      }
+      off += reclen;
+    }
+  }
+}
+
+ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report) {
+  Result r;
+  r.error = list();
+  if (r.error != 0) return r;  // a partial listing would make live processes look exited
+  r.listed = listing_.size();
+  const uint32_t gen = ++generation_;
+
+  for (const Listed& l : listing_) {
+    ProcessEntry* known = table_.find(l.pid);
+    if (known && known->dir_ino == l.ino) {
+      known->sweep = gen;
+      continue;
+    }
+    ++r.stat_reads;
+    auto st = read_process_stat(root_.get(), l.pid);
+    if (!st) continue;  // gone since the listing; if known, the pass below reports the exit
+    if (known) {
+      if (known->start_time == 0 || known->start_time == st->start_time) {
+        // Same process under a re-created inode, or one netlink learnt without a listing.
+        known->dir_ino = l.ino;
+        known->start_time = st->start_time;
+        known->sweep = gen;
+        continue;
+      }
+      // The pid was reused: the process we knew is gone and this is another one.
+      if (report) out.report(Change::kExited, l.pid, known->comm);
+      ++r.exited;
+    }
+    ProcessEntry* e =
+        table_.insert(l.pid, ProcessEntry{std::move(st->comm), st->start_time, l.ino, gen, report});
+    if (e == nullptr) continue;  // table full: counted by the table, warned about by the probe
+    if (report) out.report(Change::kSpawned, l.pid, e->comm);
+    ++r.spawned;
+  }
+
+  table_.erase_if([&](uint32_t pid, const ProcessEntry& e) {
+    if (e.sweep == gen) return false;
+    if (report) out.report(Change::kExited, pid, e.comm);
+    ++r.exited;
+    return true;
+  });
+  return r;
+}
+
+}  // namespace cellos::telemetry::process

@@ -1,0 +1,62 @@
+// End-to-end helpers: the real agent with the process probe and the capture sink, and children
+// whose names and lifetimes the test controls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace cellos::telemetry::process::testing {
+
+namespace t = cellos::telemetry::testing;
+
+class Agent {
+ public:
+  // probe_options: TOML lines for [[probes.process]]. prefix: a command the agent runs under
+  // (e.g. unshare --net).
+  explicit Agent(const std::string& probe_options, std::vector<std::string> prefix = {});
+  ~Agent();
+
+  std::vector<t::Captured> events() const { return t::read_captured(capture_); }
+  // The first captured event with this source and pid (and comm, unless empty).
+  std::optional<t::Captured> find(const std::string& source, pid_t pid,
+                                  const std::string& comm = "") const;
+  size_t count(const std::string& source, pid_t pid) const;
+  // Waits (generously) until find() succeeds.
+  bool await(const std::string& source, pid_t pid, const std::string& comm = "") const;
+
+  t::ChildProcess& process() { return *child_; }
+  pid_t pid() const { return child_->pid(); }
+  std::string err() const { return child_->err(); }
+  const t::TempDir& dir() const { return dir_; }
+  int stop();  // SIGTERM; the exit code
+
+ private:
+  t::TempDir dir_;
+  std::string capture_;
+  std::unique_ptr<t::ChildProcess> child_;
+};
+
+// Forks a child that already bears `comm` from its first instant (the parent renames itself
+// around the fork), so no observer can see it under another name. It exits once go_file
+// exists, or at once if go_file is empty. Reap it with t::wait_pid.
+pid_t spawn_with_comm(const std::string& comm, const std::string& go_file = "");
+
+// fork + exec /bin/true; the pid, to be reaped with t::wait_pid.
+pid_t run_true();
+
+// Blocks until a process started now is reported: the agent's probe is observing.
+bool wait_until_observing(const Agent& agent, bool polling);
+
+// Whether `unshare --net` can run the agent outside the initial network namespace, where the
+// kernel refuses process connector subscriptions.
+bool can_unshare_net();
+
+void touch(const std::string& path);
+
+}  // namespace cellos::telemetry::process::testing

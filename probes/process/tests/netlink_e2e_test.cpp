@@ -1,0 +1,95 @@
+// The real agent, the real kernel: method = "netlink".
+#include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "e2e_support.hpp"
+
+namespace pt = cellos::telemetry::process::testing;
+namespace t = cellos::telemetry::testing;
+
+TEST(ProcessNetlinkE2E, ProcessLivingAMillisecondIsSpawnedExecdAndExited) {
+  pt::Agent agent("method = \"netlink\"");
+  ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+  const pid_t pid = pt::run_true();
+  ASSERT_EQ(t::wait_pid(pid), 0);
+  ASSERT_TRUE(agent.await("process.exited", pid)) << agent.err();
+  EXPECT_TRUE(agent.find("process.spawned", pid));
+  EXPECT_TRUE(agent.find("process.exec", pid, "true"));
+  EXPECT_TRUE(agent.find("process.exited", pid, "true"));
+  // In order, once each.
+  std::vector<std::string> order;
+  for (const auto& e : agent.events()) {
+    if (e.guest_pid == static_cast<uint32_t>(pid)) order.push_back(e.probe_source);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"process.spawned", "process.exec", "process.exited"}));
+  EXPECT_EQ(agent.stop(), 0);
+}
+
+TEST(ProcessNetlinkE2E, RenamedProcessExitsUnderItsNewName) {
+  pt::Agent agent("method = \"netlink\"");
+  ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+  // Renames itself after the fork: the kernel's comm event carries the new name.
+  const pid_t pid = t::spawn_named("ct-renamed");
+  ASSERT_EQ(t::wait_pid(pid), 0);
+  ASSERT_TRUE(agent.await("process.exited", pid)) << agent.err();
+  EXPECT_TRUE(agent.find("process.exited", pid, "ct-renamed"));
+  EXPECT_TRUE(agent.find("process.spawned", pid));
+  EXPECT_EQ(agent.stop(), 0);
+}
+
+TEST(ProcessNetlinkE2E, ThreadsAreNotReportedAsProcesses) {
+  pt::Agent agent("method = \"netlink\"");
+  ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+  pid_t tid = 0;
+  std::thread([&] { tid = static_cast<pid_t>(syscall(SYS_gettid)); }).join();
+  // Events are handled in order, so once this later process is reported, the thread's
+  // creation and exit have been handled too.
+  const pid_t marker = pt::run_true();
+  ASSERT_EQ(t::wait_pid(marker), 0);
+  ASSERT_TRUE(agent.await("process.exited", marker)) << agent.err();
+  for (const auto& e : agent.events()) {
+    EXPECT_NE(e.guest_pid, static_cast<uint32_t>(tid)) << e.probe_source;
+  }
+  EXPECT_EQ(agent.stop(), 0);
+}
+
+TEST(ProcessNetlinkE2E, EmitInitialReportsProcessesRunningBeforeStart) {
+  t::TempDir dir;
+  const std::string go = dir.file("go");
+  const pid_t early = pt::spawn_with_comm("ct-early", go);
+  pt::Agent agent("method = \"netlink\"\nemit_initial = true");
+  EXPECT_TRUE(agent.await("process.spawned", early, "ct-early")) << agent.err();
+  pt::touch(go);
+  ASSERT_EQ(t::wait_pid(early), 0);
+  EXPECT_TRUE(agent.await("process.exited", early, "ct-early")) << agent.err();
+  EXPECT_EQ(agent.count("process.spawned", early), 1u);
+  EXPECT_EQ(agent.stop(), 0);
+}
+
+TEST(ProcessNetlinkE2E, ProcessesRunningBeforeStartAreSilentButTheirExitsKnowTheirNames) {
+  t::TempDir dir;
+  const std::string go = dir.file("go");
+  const pid_t early = pt::spawn_with_comm("ct-quiet", go);
+  pt::Agent agent("method = \"netlink\"");
+  ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+  pt::touch(go);
+  ASSERT_EQ(t::wait_pid(early), 0);
+  EXPECT_TRUE(agent.await("process.exited", early, "ct-quiet")) << agent.err();
+  EXPECT_FALSE(agent.find("process.spawned", early));
+  EXPECT_EQ(agent.stop(), 0);
+}
+
+TEST(ProcessNetlinkE2E, MethodNetlinkFailsStartupWith78WhenRefused) {
+  if (!pt::can_unshare_net()) GTEST_SKIP() << "needs root and unshare(1)";
+  pt::Agent agent("method = \"netlink\"", {"/usr/bin/unshare", "--net"});
+  const auto code = agent.process().wait(std::chrono::seconds(30));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 78);
+  EXPECT_NE(agent.err().find("method = \"netlink\": process connector: subscribing "
+                             "(PROC_CN_MCAST_LISTEN): Connection refused"),
+            std::string::npos)
+      << agent.err();
+}

@@ -1,0 +1,102 @@
+// The process connector against the real kernel (needs root, as the agent does in a guest).
+#include "proc_connector.hpp"
+
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <system_error>
+#include <thread>
+
+#include "e2e_support.hpp"
+
+namespace cp = cellos::telemetry::process;
+using cp::ProcEvent;
+using Kind = cp::ProcEvent::Kind;
+
+namespace {
+
+// Drains until pred holds for some event or the deadline passes.
+template <class Pred>
+bool drain_until(cp::ProcConnector& c, Pred pred, std::vector<ProcEvent>* seen = nullptr) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool found = false;
+  while (!found && std::chrono::steady_clock::now() < end) {
+    c.drain(
+        [&](const ProcEvent& e) {
+          if (seen) seen->push_back(e);
+          found = found || pred(e);
+        },
+        1u << 20);
+    if (!found) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST(ProcessConnector, SeesForkExecAndExitOfAChild) {
+  cp::ProcConnector c(1 << 20);
+  EXPECT_GE(c.receive_buffer(), 1u << 20);
+  const pid_t pid = cp::testing::run_true();
+  ASSERT_EQ(cellos::telemetry::testing::wait_pid(pid), 0);
+  const auto p = static_cast<uint32_t>(pid);
+  std::vector<ProcEvent> seen;
+  ASSERT_TRUE(drain_until(
+      c, [&](const ProcEvent& e) { return e.kind == Kind::kExit && e.pid == p; }, &seen));
+  std::vector<Kind> kinds;
+  for (const auto& e : seen) {
+    if (e.pid == p && e.tgid == p) kinds.push_back(e.kind);
+  }
+  EXPECT_EQ(kinds, (std::vector<Kind>{Kind::kFork, Kind::kExec, Kind::kExit}));
+  for (const auto& e : seen) {
+    if (e.kind == Kind::kFork && e.pid == p) {
+      EXPECT_EQ(e.parent_tgid, static_cast<uint32_t>(getpid()));
+    }
+  }
+}
+
+TEST(ProcessConnector, ThreadCreationCarriesTheCreatorsThreadGroup) {
+  cp::ProcConnector c(1 << 20);
+  std::atomic<pid_t> tid{0};
+  std::thread([&] { tid = static_cast<pid_t>(syscall(SYS_gettid)); }).join();
+  const auto me = static_cast<uint32_t>(getpid());
+  ASSERT_TRUE(drain_until(c, [&](const ProcEvent& e) {
+    return e.kind == Kind::kFork && e.pid == static_cast<uint32_t>(tid.load()) && e.tgid == me;
+  }));
+}
+
+TEST(ProcessConnector, OverflowIsReportedAndCounted) {
+  cp::ProcConnector c(1024);  // the kernel's floor: room for about two events
+  for (int i = 0; i < 50; ++i) {
+    const pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    waitpid(pid, nullptr, 0);
+  }
+  const auto d = c.drain([](const ProcEvent&) {}, 1u << 20);
+  EXPECT_TRUE(d.overflowed);
+  EXPECT_TRUE(d.emptied);
+  const auto dropped = c.take_dropped();
+  ASSERT_TRUE(dropped);
+  EXPECT_GE(*dropped, 90u);  // 100 events of which at most a few fit
+}
+
+TEST(ProcessConnector, RefusedOutsideTheInitialNetworkNamespace) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to unshare the network namespace";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNET) != 0) _exit(2);
+    try {
+      cp::ProcConnector c(1 << 20);
+    } catch (const std::system_error& e) {
+      _exit(e.code().value() == ECONNREFUSED ? 0 : 3);
+    }
+    _exit(1);
+  }
+  EXPECT_EQ(cellos::telemetry::testing::wait_pid(pid), 0)
+      << "1: subscribed anyway, 2: unshare failed, 3: another error";
+}
