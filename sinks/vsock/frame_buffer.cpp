@@ -13,7 +13,9 @@ FrameBuffer::FrameBuffer(size_t capacity) : capacity_(capacity), storage_(2 * ca
   }
 }
 
-bool FrameBuffer::has_room() const { return bytes() + kMaxFrameBytes <= capacity_; }
+bool FrameBuffer::has_room() const {
+  return bytes() + kMaxFrameBytes <= capacity_;
+}
 
 std::span<uint8_t> FrameBuffer::reserve() {
   if (!has_room()) return {};
@@ -34,7 +36,9 @@ std::span<const uint8_t> FrameBuffer::unsent() const {
   return {storage_.data() + head_ + sent_, bytes() - sent_};
 }
 
-void FrameBuffer::mark_sent(size_t n) { sent_ += n; }
+void FrameBuffer::mark_sent(size_t n) {
+  sent_ += n;
+}
 
 size_t FrameBuffer::frame_size_at(size_t offset) const {
   const uint8_t* p = storage_.data() + head_ + offset;

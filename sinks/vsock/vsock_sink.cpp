@@ -9,10 +9,10 @@
 //    consumed them (SIOCOUTQ), not merely until they were written: bytes written into a socket
 //    whose reader then dies are lost with it. After any lost connection everything held is
 //    sent again from a frame boundary: a frame can arrive twice, never cut, never lost.
-#include <cellos/telemetry/sdk.hpp>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <cellos/telemetry/sdk.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -69,6 +69,9 @@ class VsockSink final : public ctt::Sink {
       want_wake_ = true;
       return 0;
     }
+    // Dropping what the host has consumed on every batch keeps what a lost connection sends
+    // twice down to what was really in flight, at two cheap syscalls per batch.
+    release_consumed();
     size_t taken = 0;
     for (; taken < events.size(); ++taken) {
       std::span<uint8_t> room = buffer_.reserve();
@@ -156,8 +159,8 @@ class VsockSink final : public ctt::Sink {
     if (oversized_ > 0) summary += ", " + plural(oversized_, "oversized event") + " not sent";
     host_.log(CT_LOG_INFO, summary);
     if (!buffer_.empty()) {
-      host_.warn(plural(buffer_.frames(), "frame") + " not confirmed consumed by " +
-                 address_.text + " at shutdown");
+      host_.warn(plural(buffer_.frames(), "frame") + " not confirmed consumed by " + address_.text +
+                 " at shutdown");
     }
     close_socket();
     state_ = State::kStopped;
@@ -242,7 +245,7 @@ class VsockSink final : public ctt::Sink {
       }
     }
     set_interest(CT_FD_READ);
-    if (!consumption_known_) buffer_.release_sent();
+    if (!consumption_known_) released(buffer_.release_sent());
     return true;
   }
 
@@ -250,16 +253,13 @@ class VsockSink final : public ctt::Sink {
   void release_consumed() {
     if (state_ != State::kConnected || buffer_.sent() == 0) return;
     if (!consumption_known_) {
-      buffer_.release_sent();
+      released(buffer_.release_sent());
       return;
     }
     const wire::Unconsumed u = wire::unconsumed_bytes(fd_);
     switch (u.status) {
       case wire::Unconsumed::kKnown:
-        if (buffer_.release_consumed(buffer_.sent() > u.bytes ? buffer_.sent() - u.bytes : 0) >
-            0) {
-          backoff_.reset();  // the host is really there and reading
-        }
+        released(buffer_.release_consumed(buffer_.sent() > u.bytes ? buffer_.sent() - u.bytes : 0));
         break;
       case wire::Unconsumed::kUnsupported:
         consumption_known_ = false;
@@ -267,12 +267,15 @@ class VsockSink final : public ctt::Sink {
                    address_.text + " (SIOCOUTQ: " + std::strerror(u.error) +
                    "); frames count as delivered once written, so a host-side restart can lose "
                    "up to buffer_bytes of them");
-        buffer_.release_sent();
-        backoff_.reset();
+        released(buffer_.release_sent());
         break;
       case wire::Unconsumed::kPeerGone:
         break;  // the fd reports the loss; this count must not release anything
     }
+  }
+
+  void released(size_t frames) {
+    if (frames > 0) backoff_.reset();  // the host is really there and reading
   }
 
   // Resumes the core's delivery once the buffer has room again; until then polls for the
@@ -362,12 +365,12 @@ constexpr ct_option_spec kOptions[] = {
                        "where the host listens: vsock://CID:PORT, or unix:PATH for a Unix "
                        "socket standing in for it (tests, a host-side receiver)",
                        "vsock://2:9001"),
-    ctt::int_option("reconnect_min_ms", "first wait before reconnecting; doubles per failure",
-                    50, 1, 60000),
-    ctt::int_option("reconnect_max_ms", "longest wait between connection attempts (jittered)",
-                    5000, 1, 600000),
-    ctt::int_option("connect_timeout_ms", "give up on a connection attempt after this long",
-                    2000, 1, 600000),
+    ctt::int_option("reconnect_min_ms", "first wait before reconnecting; doubles per failure", 50,
+                    1, 60000),
+    ctt::int_option("reconnect_max_ms", "longest wait between connection attempts (jittered)", 5000,
+                    1, 600000),
+    ctt::int_option("connect_timeout_ms", "give up on a connection attempt after this long", 2000,
+                    1, 600000),
     ctt::int_option("buffer_bytes",
                     "frames written but not yet consumed by the host are kept (for resending "
                     "after a lost connection) up to this many bytes; uses twice this in memory",

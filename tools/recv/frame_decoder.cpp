@@ -7,8 +7,8 @@
 namespace cellos::telemetry::recv {
 namespace {
 
-constexpr std::array<std::string_view, 5> kKeys = {
-    "content_version", "probe_source", "guest_pid", "guest_comm", "guest_monotonic_ns"};
+constexpr std::array<std::string_view, 5> kKeys = {"content_version", "probe_source", "guest_pid",
+                                                   "guest_comm", "guest_monotonic_ns"};
 
 // Refusing a frame unwinds the decoder with its reason.
 struct Refused {
@@ -16,8 +16,9 @@ struct Refused {
 };
 
 const char* major_name(int major) {
-  static const char* const kNames[] = {"an unsigned integer", "a negative integer", "bytes",
-                                       "text", "an array", "a map", "a tag", "a simple value"};
+  static const char* const kNames[] = {
+      "an unsigned integer", "a negative integer", "bytes", "text", "an array", "a map", "a tag",
+      "a simple value"};
   return kNames[major];
 }
 

@@ -44,8 +44,7 @@ std::string describe_peer(int fd, int family) {
 
 }  // namespace
 
-Receiver::Receiver(int out_fd, int err_fd)
-    : out_fd_(out_fd), err_fd_(err_fd), buffer_(kPeekBytes) {
+Receiver::Receiver(int out_fd, int err_fd) : out_fd_(out_fd), err_fd_(err_fd), buffer_(kPeekBytes) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw os_error("epoll_create1");
   sigset_t set;
@@ -127,7 +126,8 @@ void Receiver::accept_all(const Listener& l) {
     const int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) say("accept on " + l.text + ": " + std::strerror(errno));
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        say("accept on " + l.text + ": " + std::strerror(errno));
       return;
     }
     Connection c;
@@ -207,8 +207,8 @@ void Receiver::serve(Connection& c, uint32_t events) {
         close_connection(fd, "rejected frame: truncated: the connection ended " +
                                  (next.size ? "after " + std::to_string(have) + " of " +
                                                   std::to_string(next.size) + " bytes of a frame"
-                                            : "inside a length prefix (" +
-                                                  std::to_string(have) + " of 4 bytes)"));
+                                            : "inside a length prefix (" + std::to_string(have) +
+                                                  " of 4 bytes)"));
       }
       return;  // the rest of the frame comes with the next edge
     }

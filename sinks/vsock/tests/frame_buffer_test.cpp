@@ -81,8 +81,8 @@ TEST(FrameBuffer, CompactsWithoutReorderingFrames) {
     for (size_t k = 0; k < to_release; ++k) {
       const std::string got(all.begin() + static_cast<long>(offset),
                             all.begin() + static_cast<long>(offset + all[offset] + 4));
-      ASSERT_EQ(got, wire::encode_frame(
-                         ct_event{"process.spawned", expect_pid, "x", 7, nullptr, 0}));
+      ASSERT_EQ(got,
+                wire::encode_frame(ct_event{"process.spawned", expect_pid, "x", 7, nullptr, 0}));
       offset += got.size();
       ++expect_pid;
     }

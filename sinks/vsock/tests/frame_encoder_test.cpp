@@ -17,14 +17,18 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Bytes bytes_of(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
 
 // Appends the ASCII text's bytes (the payload after a text header).
 void ascii(Bytes& b, const char* s) {
   for (; *s; ++s) b.push_back(static_cast<uint8_t>(*s));
 }
 
-Bytes encode(const ct_event& e) { return bytes_of(wire::encode_frame(e)); }
+Bytes encode(const ct_event& e) {
+  return bytes_of(wire::encode_frame(e));
+}
 
 std::string hex(const Bytes& b) {
   std::string s;
@@ -64,8 +68,8 @@ TEST(FrameEncoderGolden, SmallPidEmptyCommZeroNs) {
 }
 
 TEST(FrameEncoderGolden, LargestPidFifteenByteCommLargestNs) {
-  const ct_event e{"process.exited", 4294967295u, "abcdefghijklmno", 18446744073709551615ull,
-                   nullptr, 0};
+  const ct_event e{"process.exited",        4294967295u, "abcdefghijklmno",
+                   18446744073709551615ull, nullptr,     0};
   Bytes x;
   x.insert(x.end(), {0x76, 0x00, 0x00, 0x00});  // body length 118 = 0x76
   x.push_back(0xA5);
@@ -120,7 +124,7 @@ TEST(FrameEncoderGolden, ExtrasFollowTheFiveAndRaiseTheMinorVersion) {
   x.push_back(0x6A), ascii(x, "guest_comm");
   x.push_back(0x6F), ascii(x, "cellos-telemetr");
   x.push_back(0x72), ascii(x, "guest_monotonic_ns");
-  x.insert(x.end(), {0x18, 0x18});  // 24: smallest value that needs 0x18 + 1
+  x.insert(x.end(), {0x18, 0x18});               // 24: smallest value that needs 0x18 + 1
   x.push_back(0x6D), ascii(x, "dropped_count");  // 13 bytes -> 0x6D
   x.insert(x.end(), {0x19, 0x01, 0x2C});         // 300 = 0x012C
   // Body: 1 + 16 + 3 + 13 + 18 + 10 + 2 + 11 + 16 + 19 + 2 + 14 + 3 = 128.
@@ -148,7 +152,8 @@ TEST(FrameEncoder, IntegerBoundariesTakeTheShortestForm) {
 
 TEST(FrameEncoder, InvalidUtf8IsRepairedNeverPassedThrough) {
   // A lone 0xFF and a truncated two-byte sequence: each becomes one U+FFFD.
-  const Bytes repaired = encode(ct_event{"process.exec", 65536, "a\xFF", 4294967296ull, nullptr, 0});
+  const Bytes repaired =
+      encode(ct_event{"process.exec", 65536, "a\xFF", 4294967296ull, nullptr, 0});
   const Bytes reference =
       encode(ct_event{"process.exec", 65536, "a\xEF\xBF\xBD", 4294967296ull, nullptr, 0});
   EXPECT_EQ(hex(repaired), hex(reference));

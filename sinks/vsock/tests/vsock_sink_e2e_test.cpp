@@ -1,0 +1,375 @@
+// The vsock sink end to end: the real agent with the scripted probe fixture (pid = a running
+// sequence number, so exactly what arrived can be told), the real sink on a `unix:` address,
+// and the real receiver, killed, stopped and restarted. Nothing here touches AF_VSOCK.
+// Waits are generous and condition-based (eventually), never tuned to this machine's speed.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "harness.hpp"
+#include "wire_test_support.hpp"
+
+namespace t = cellos::telemetry::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kLong = 60s;  // for conditions that only a broken build would miss
+
+struct Setup {
+  std::string agent = "";         // extra [agent] lines
+  std::string probe = "";         // the [[probes.scripted]] table's lines, or "" for no probe
+  std::string sink = "";          // extra [[sinks.vsock]] lines
+  std::string capture_path = "";  // also run the capture fixture sink into this file, if set
+};
+
+std::string write_config(const t::TempDir& dir, const std::string& socket, const Setup& s) {
+  std::string c = "[agent]\n" + s.agent + "\n";
+  if (!s.probe.empty()) c += "[[probes.scripted]]\n" + s.probe + "\n";
+  c += "[[sinks.vsock]]\naddress = \"unix:" + socket + "\"\n" + s.sink + "\n";
+  if (!s.capture_path.empty()) c += "[[sinks.capture]]\npath = \"" + s.capture_path + "\"\n";
+  return dir.write("agent.toml", c);
+}
+
+std::vector<std::string> argv_for(const std::string& config) {
+  return t::agent_argv(config, {"--plugin-dir", t::fixture_dir()});
+}
+
+std::unique_ptr<t::ChildProcess> start_recv(const t::TempDir& dir, const std::string& socket) {
+  return std::make_unique<t::ChildProcess>(
+      std::vector<std::string>{t::recv_path(), "--listen", "unix:" + socket}, dir);
+}
+
+// The scripted probe's sequence numbers among the receiver's lines, checking each such frame
+// is whole and as emitted.
+std::multiset<uint32_t> seqs(const std::vector<t::WireLine>& lines) {
+  std::multiset<uint32_t> s;
+  for (const auto& l : lines) {
+    if (l.probe_source != "process.spawned") continue;
+    EXPECT_EQ(l.guest_comm, "worker");
+    EXPECT_EQ(l.content_version, 0x0100u);
+    s.insert(l.guest_pid);
+  }
+  return s;
+}
+
+uint64_t dropped_sum(const std::vector<t::WireLine>& lines) {
+  uint64_t sum = 0;
+  for (const auto& l : lines) {
+    if (l.probe_source != "telemetry.dropped") continue;
+    EXPECT_EQ(l.content_version, 0x0101u);
+    sum += std::stoull(l.extras.at("dropped_count"));
+  }
+  return sum;
+}
+
+size_t captured_count(const std::string& path) {
+  return t::read_captured(path).size();
+}
+
+// --- The host is not there when the agent starts ------------------------------------------
+
+TEST(VsockSinkE2E, ListenerStartedTwoSecondsLateLosesNothing) {
+  t::TempDir dir;
+  const std::string socket = dir.file("vm.vsock_9001");
+  constexpr uint32_t kTotal = 2000;
+  const std::string config = write_config(
+      dir, socket,
+      {.probe = "events = ['process.spawned seq worker']\ninterval_ms = 5\nburst = 10\n"
+                "total = " +
+                std::to_string(kTotal)});
+  t::ChildProcess agent(argv_for(config), dir);
+  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(agent.running()) << agent.err();
+  auto recv = start_recv(dir, socket);
+
+  ASSERT_TRUE(t::eventually(
+      [&] { return seqs(t::parse_wire_lines(recv->out())).count(kTotal) == 1; }, kLong))
+      << agent.err() << recv->err();
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait(kLong), 0);
+  recv->signal(SIGTERM);
+  EXPECT_EQ(recv->wait(kLong), 0);
+
+  const auto lines = t::parse_wire_lines(recv->out());
+  const auto got = seqs(lines);
+  EXPECT_EQ(got.size(), kTotal);
+  for (uint32_t s = 1; s <= kTotal; ++s) ASSERT_EQ(got.count(s), 1u) << "seq " << s;
+  EXPECT_EQ(dropped_sum(lines), 0u);
+  EXPECT_NE(recv->err().find(", rejected 0,"), std::string::npos) << recv->err();
+  // The outage is reported once, not once per retry.
+  EXPECT_EQ(t::count_occurrences(agent.err(), "cannot connect to unix:"), 1u) << agent.err();
+  EXPECT_EQ(t::count_occurrences(agent.err(), "connected to unix:"), 1u) << agent.err();
+}
+
+// --- The host goes away and comes back, ten times, under a steady stream -------------------
+
+TEST(VsockSinkE2E, ListenerKilledAndRestartedTenTimesNoTornFrameNoLoss) {
+  t::TempDir dir;
+  const std::string socket = dir.file("vm.vsock_9001");
+  const std::string captured = dir.file("emitted.tsv");
+  // An endless stream; the capture sink records every event the probe emitted.
+  const std::string config =
+      write_config(dir, socket,
+                   {.agent = "shutdown_timeout_ms = 30000",
+                    .probe = "events = ['process.spawned seq worker']\ninterval_ms = 1\nburst = 5",
+                    .capture_path = captured});
+  std::vector<std::unique_ptr<t::ChildProcess>> receivers;
+  receivers.push_back(start_recv(dir, socket));
+  t::ChildProcess agent(argv_for(config), dir);
+
+  constexpr int kRestarts = 10;
+  uint32_t newest = 0;  // the newest seq any receiver printed so far
+  for (int i = 0; i <= kRestarts; ++i) {
+    auto& current = *receivers.back();
+    // Let this receiver take 300 events no earlier one saw, then kill it mid-flight.
+    ASSERT_TRUE(t::eventually(
+        [&] {
+          const auto s = seqs(t::parse_wire_lines(current.out()));
+          return !s.empty() && *s.rbegin() >= newest + 300;
+        },
+        kLong))
+        << "receiver " << i << ": " << current.err() << agent.err();
+    newest = *seqs(t::parse_wire_lines(current.out())).rbegin();
+    if (i == kRestarts) break;
+    current.signal(SIGKILL);
+    current.wait(kLong);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * (i % 4)));  // varied outages
+    receivers.push_back(start_recv(dir, socket));
+  }
+  agent.signal(SIGTERM);
+  ASSERT_EQ(agent.wait(kLong), 0) << agent.err();  // exits once the last receiver consumed all
+  receivers.back()->signal(SIGTERM);
+  ASSERT_EQ(receivers.back()->wait(kLong), 0);
+
+  std::multiset<uint32_t> got;
+  size_t frames = 0;
+  for (size_t i = 0; i < receivers.size(); ++i) {
+    const auto lines = t::parse_wire_lines(receivers[i]->out());
+    frames += lines.size();
+    EXPECT_EQ(dropped_sum(lines), 0u);
+    const auto s = seqs(lines);
+    got.insert(s.begin(), s.end());
+    // A torn or misaligned frame would be refused and reported by the receiver.
+    EXPECT_EQ(receivers[i]->err().find("rejected frame"), std::string::npos)
+        << "receiver " << i << ": " << receivers[i]->err();
+  }
+  const auto emitted = t::read_captured(captured);
+  ASSERT_GT(emitted.size(), 3000u);
+  size_t missing = 0;
+  for (const auto& e : emitted) missing += got.count(e.guest_pid) == 0 ? 1 : 0;
+  EXPECT_EQ(missing, 0u);
+  const std::set<uint32_t> unique(got.begin(), got.end());
+  EXPECT_EQ(unique.size(), emitted.size());  // nothing arrived that was not emitted
+  EXPECT_EQ(t::count_occurrences(agent.err(), "lost the connection"),
+            static_cast<size_t>(kRestarts))
+      << agent.err();
+  std::cout << "[ restarts ] " << kRestarts << " listener kills; emitted " << emitted.size()
+            << ", frames received " << frames << ", distinct seqs " << unique.size()
+            << ", duplicates " << got.size() - unique.size() << ", missing " << missing << "\n";
+}
+
+// --- The host stops reading until the queue overflows --------------------------------------
+
+TEST(VsockSinkE2E, StalledListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
+  t::TempDir dir;
+  const std::string socket = dir.file("vm.vsock_9001");
+  const std::string captured = dir.file("emitted.tsv");
+  constexpr uint32_t kTotal = 20000;
+  // No heartbeats: they would share the queue and its drop count with the sequence.
+  const std::string config = write_config(
+      dir, socket,
+      {.agent = "heartbeat_interval_ms = 0\nshutdown_timeout_ms = 30000",
+       .probe = "events = ['process.spawned seq worker']\ninterval_ms = 1\nburst = 20\n"
+                "total = " +
+                std::to_string(kTotal),
+       .sink = "queue_capacity = 300\nbuffer_bytes = 16384",
+       .capture_path = captured});
+  auto recv = start_recv(dir, socket);
+  t::ChildProcess agent(argv_for(config), dir);
+  ASSERT_TRUE(t::eventually([&] { return t::parse_wire_lines(recv->out()).size() >= 50; }, kLong))
+      << agent.err() << recv->err();
+  recv->signal(SIGSTOP);  // reads nothing...
+  ASSERT_TRUE(t::eventually([&] { return captured_count(captured) == kTotal; }, kLong));
+  recv->signal(SIGCONT);  // ...then everything
+  ASSERT_TRUE(t::eventually(
+      [&] { return seqs(t::parse_wire_lines(recv->out())).count(kTotal) == 1; }, kLong))
+      << agent.err() << recv->err();
+  agent.signal(SIGTERM);
+  ASSERT_EQ(agent.wait(kLong), 0) << agent.err();
+  recv->signal(SIGTERM);
+  ASSERT_EQ(recv->wait(kLong), 0);
+
+  const auto lines = t::parse_wire_lines(recv->out());
+  const auto got = seqs(lines);
+  const std::set<uint32_t> unique(got.begin(), got.end());
+  EXPECT_EQ(unique.size(), got.size()) << "no reconnection, so no duplicate";
+  const uint64_t dropped = dropped_sum(lines);
+  EXPECT_GT(dropped, 0u) << "the scenario did not overflow the queue";
+  EXPECT_EQ(dropped, kTotal - unique.size());
+  // Each report comes before anything newer: it announces exactly the gap that follows it
+  // (drop-oldest removes the events right after the last one the sink took).
+  uint64_t announced = 0;
+  uint32_t last = 0;
+  for (const auto& l : lines) {
+    if (l.probe_source == "telemetry.dropped") {
+      announced += std::stoull(l.extras.at("dropped_count"));
+    } else if (l.probe_source == "process.spawned") {
+      ASSERT_GT(l.guest_pid, last);
+      EXPECT_EQ(l.guest_pid - last - 1, announced) << "before seq " << l.guest_pid;
+      announced = 0;
+      last = l.guest_pid;
+    }
+  }
+  EXPECT_EQ(announced, 0u);
+  std::cout << "[ overflow ] emitted " << kTotal << ", delivered " << unique.size()
+            << ", dropped_count sum " << dropped << "\n";
+}
+
+// --- A decoder that is not ours ------------------------------------------------------------
+
+// Accepts one connection on a Unix socket and keeps every byte until EOF.
+class RawCapture {
+ public:
+  explicit RawCapture(const std::string& path) {
+    listener_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&un), sizeof un), 0);
+    EXPECT_EQ(listen(listener_, 1), 0);
+    thread_ = std::thread([this] {
+      const int fd = accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      char buf[65536];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0) bytes_.append(buf, static_cast<size_t>(n));
+      close(fd);
+    });
+  }
+  ~RawCapture() {
+    shutdown(listener_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    close(listener_);
+  }
+  // After the sender closed.
+  std::string take() {
+    thread_.join();
+    return bytes_;
+  }
+
+ private:
+  int listener_ = -1;
+  std::thread thread_;
+  std::string bytes_;
+};
+
+TEST(VsockSinkE2E, CapturedFramesDecodeWithPythonCbor2) {
+  const std::string python = t::python_with_cbor2();
+  if (python.empty()) GTEST_SKIP() << "no python3 with cbor2 (apt install python3-cbor2)";
+  t::TempDir dir;
+  const std::string socket = dir.file("vm.vsock_9001");
+  const std::string captured = dir.file("emitted.tsv");
+  RawCapture capture(socket);
+  constexpr int kTotal = 30;
+  const std::string config = write_config(
+      dir, socket,
+      {.probe = "events = ['process.spawned seq worker', 'process.exec seq \\xff\\xfe', "
+                "'custom.kind seq abcdefghijklmno big=18446744073709551615 small=0']\n"
+                "interval_ms = 1\nburst = 3\ntotal = " +
+                std::to_string(kTotal),
+       .capture_path = captured});
+  t::ChildProcess agent(argv_for(config), dir);
+  ASSERT_TRUE(t::eventually([&] { return captured_count(captured) == kTotal; }, kLong));
+  agent.signal(SIGTERM);  // flushes, then closes: the capture sees EOF
+  ASSERT_EQ(agent.wait(kLong), 0) << agent.err();
+  const std::string frames_file = dir.write("frames.bin", capture.take());
+
+  t::ChildProcess decode({python, CT_DECODE_SCRIPT, frames_file}, dir);
+  ASSERT_EQ(decode.wait(kLong), 0) << decode.err();
+  const auto lines = t::parse_wire_lines(decode.out());
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kTotal)) << decode.out();
+  for (const auto& l : lines) {
+    ASSERT_GE(l.guest_pid, 1u);
+    switch ((l.guest_pid - 1) % 3) {
+      case 0:
+        EXPECT_EQ(l.probe_source, "process.spawned");
+        EXPECT_EQ(l.guest_comm, "worker");
+        EXPECT_EQ(l.content_version, 0x0100u);
+        break;
+      case 1:
+        EXPECT_EQ(l.probe_source, "process.exec");
+        EXPECT_EQ(l.guest_comm, "\xEF\xBF\xBD\xEF\xBF\xBD");  // each invalid byte: one U+FFFD
+        break;
+      case 2:
+        EXPECT_EQ(l.probe_source, "custom.kind");
+        EXPECT_EQ(l.guest_comm, "abcdefghijklmno");
+        EXPECT_EQ(l.content_version, 0x0101u);
+        EXPECT_EQ(l.extras.at("big"), "18446744073709551615");
+        EXPECT_EQ(l.extras.at("small"), "0");
+        break;
+    }
+  }
+}
+
+// --- Idle, absent, misconfigured ------------------------------------------------------------
+
+TEST(VsockSinkE2E, IdleChannelCarriesHeartbeats) {
+  t::TempDir dir;
+  const std::string socket = dir.file("vm.vsock_9001");
+  auto recv = start_recv(dir, socket);
+  const std::string config = write_config(dir, socket, {.agent = "heartbeat_interval_ms = 100"});
+  t::ChildProcess agent(argv_for(config), dir);
+  ASSERT_TRUE(t::eventually(
+      [&] {
+        size_t beats = 0;
+        for (const auto& l : t::parse_wire_lines(recv->out())) {
+          beats += l.probe_source == "agent.heartbeat" &&
+                   l.guest_pid == static_cast<uint32_t>(agent.pid());
+        }
+        return beats >= 3;
+      },
+      kLong))
+      << agent.err() << recv->err();
+}
+
+TEST(VsockSinkE2E, ShutdownWithoutAHostIsBoundedAndClean) {
+  t::TempDir dir;
+  const std::string config = write_config(
+      dir, dir.file("nobody-listens"),
+      {.agent = "shutdown_timeout_ms = 300",
+       .probe = "events = ['process.spawned seq worker']\ninterval_ms = 10\nburst = 10"});
+  t::ChildProcess agent(argv_for(config), dir);
+  ASSERT_TRUE(t::eventually([&] { return agent.err().find("cannot connect") != std::string::npos; },
+                            kLong));
+  std::this_thread::sleep_for(300ms);  // several retries, still one report
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait(kLong), 0) << agent.err();
+  EXPECT_EQ(t::count_occurrences(agent.err(), "cannot connect"), 1u) << agent.err();
+  EXPECT_NE(agent.err().find("No such file or directory"), std::string::npos) << agent.err();
+}
+
+TEST(VsockSinkE2E, MalformedAddressOrBackoffIsAConfigError) {
+  t::TempDir dir;
+  for (const auto& [sink, message] : std::vector<std::pair<std::string, std::string>>{
+           {"address = \"vsock://2\"", "expected vsock://CID:PORT"},
+           {"address = \"tcp://host:1\"", "expected vsock://CID:PORT or unix:PATH"},
+           {"address = \"unix:/x\"\nreconnect_min_ms = 100\nreconnect_max_ms = 10",
+            "reconnect_max_ms must not be below reconnect_min_ms"}}) {
+    const std::string config = dir.write("bad.toml", "[[sinks.vsock]]\n" + sink + "\n");
+    const auto o =
+        t::run_agent({"--config", config, "--plugin-dir", t::plugin_dir(), "--check-config"});
+    EXPECT_EQ(o.exit_code, 78) << o.err;
+    EXPECT_NE(o.err.find(message), std::string::npos) << o.err;
+  }
+}
+
+}  // namespace
