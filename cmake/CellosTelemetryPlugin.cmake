@@ -1,9 +1,22 @@
-# cellos_telemetry_add_probe(NAME SOURCES...) / cellos_telemetry_add_sink(NAME SOURCES...)
+# cellos_telemetry_add_probe(NAME SOURCES... [OUTPUT_DIRECTORY dir] [TARGET t]
+#                            [INSTALL [COMPONENT c]])
+# cellos_telemetry_add_sink(NAME SOURCES... [same options])
+#
 # Builds a loadable plugin named as the agent looks for it: probe-NAME.so / sink-NAME.so, with
 # hidden visibility so only the entry point is exported. In-tree plugins and the installed SDK
-# use this same file. Optional: OUTPUT_DIRECTORY dir (default: CELLOS_TELEMETRY_PLUGIN_DIR if set).
+# (find_package(CellosTelemetry)) use this same file.
+#   OUTPUT_DIRECTORY  where the .so is built (default: CELLOS_TELEMETRY_PLUGIN_DIR if set, else
+#                     the current binary directory).
+#   TARGET            the CMake target's name (default: probe-NAME / sink-NAME).
+#   INSTALL           install the plugin into CELLOS_TELEMETRY_INSTALL_PLUGIN_DIR, relative to
+#                     the install prefix: the directory the agent of the same prefix searches.
+#   COMPONENT         the install component (default: agent).
+# In this source tree, plugins built into CELLOS_TELEMETRY_PLUGIN_DIR are installed by
+# cmake/CellosTelemetryInstall.cmake; plugins built elsewhere (the test fixtures) are not.
+include_guard(GLOBAL)
+
 function(_cellos_telemetry_add_plugin kind name)
-  cmake_parse_arguments(PARSE_ARGV 2 arg "" "OUTPUT_DIRECTORY;TARGET" "")
+  cmake_parse_arguments(PARSE_ARGV 2 arg "INSTALL" "OUTPUT_DIRECTORY;TARGET;COMPONENT" "")
   set(target ${kind}-${name})
   if(arg_TARGET)
     set(target ${arg_TARGET})
@@ -19,6 +32,20 @@ function(_cellos_telemetry_add_plugin kind name)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${arg_OUTPUT_DIRECTORY})
   elseif(CELLOS_TELEMETRY_PLUGIN_DIR)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CELLOS_TELEMETRY_PLUGIN_DIR})
+    # What the build puts beside the agent's plugins is what ships; recorded here, installed at
+    # the end of the top-level project so that the decision stays in one place.
+    set_property(GLOBAL APPEND PROPERTY CELLOS_TELEMETRY_SHIPPED_PLUGINS ${target})
+  endif()
+  if(arg_INSTALL)
+    if(NOT CELLOS_TELEMETRY_INSTALL_PLUGIN_DIR)
+      message(FATAL_ERROR "${target}: INSTALL needs CELLOS_TELEMETRY_INSTALL_PLUGIN_DIR "
+        "(set by find_package(CellosTelemetry))")
+    endif()
+    if(NOT arg_COMPONENT)
+      set(arg_COMPONENT agent)
+    endif()
+    install(TARGETS ${target}
+      LIBRARY DESTINATION ${CELLOS_TELEMETRY_INSTALL_PLUGIN_DIR} COMPONENT ${arg_COMPONENT})
   endif()
 endfunction()
 
