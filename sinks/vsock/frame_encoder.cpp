@@ -28,6 +28,16 @@ class BodyWriter {
     }
   }
 
+  // Bytes that never change, written as one copy instead of item by item.
+  void constant(std::span<const uint8_t> bytes) {
+    if (!ok_ || bytes.size() > room()) {
+      ok_ = false;
+      return;
+    }
+    std::memcpy(pos_, bytes.data(), bytes.size());
+    pos_ += bytes.size();
+  }
+
   bool ok() const { return ok_; }
   uint8_t* pos() const { return pos_; }
 
@@ -55,26 +65,61 @@ class BodyWriter {
   bool ok_ = true;
 };
 
+// The constant runs of a frame without extras, encoded once by the same writer:
+//   map(5) "content_version" 0x0100 "probe_source" | "guest_pid" | "guest_comm" |
+//   "guest_monotonic_ns"
+// Most events have no extras, and copying these beats re-encoding eight items every time.
+struct ConstantRuns {
+  std::array<uint8_t, 128> storage{};  // 73 bytes used
+  std::span<const uint8_t> head, pid_key, comm_key, ns_key;
+
+  ConstantRuns() {
+    uint8_t* p = storage.data();
+    const auto run = [&](auto&& write) {
+      BodyWriter w(p, static_cast<size_t>(storage.data() + storage.size() - p));
+      write(w);
+      if (!w.ok()) throw std::logic_error("frame encoder: constant runs do not fit");
+      const std::span<const uint8_t> r(p, static_cast<size_t>(w.pos() - p));
+      p = w.pos();
+      return r;
+    };
+    head = run([](BodyWriter& w) {
+      w.map(kWireKeys.size());
+      w.text(kWireKeys[0]);
+      w.uint(kContentVersion);
+      w.text(kWireKeys[1]);
+    });
+    pid_key = run([](BodyWriter& w) { w.text(kWireKeys[2]); });
+    comm_key = run([](BodyWriter& w) { w.text(kWireKeys[3]); });
+    ns_key = run([](BodyWriter& w) { w.text(kWireKeys[4]); });
+  }
+};
+
 }  // namespace
 
 size_t encode_frame(const ct_event& e, std::span<uint8_t> out) {
   if (out.size() < kMaxFrameBytes) {
     throw std::invalid_argument("encode_frame: the output must hold kMaxFrameBytes");
   }
+  static const ConstantRuns runs;
   uint8_t* const body = out.data() + kLengthPrefixBytes;
   BodyWriter w(body, kMaxBodyBytes);
   const ct_extra* extras = e.n_extras > 0 ? e.extras : nullptr;
   const size_t n_extras = extras ? e.n_extras : 0;
-  w.map(kWireKeys.size() + n_extras);
-  w.text(kWireKeys[0]);
-  w.uint(n_extras ? kContentVersionWithExtras : kContentVersion);
-  w.text(kWireKeys[1]);
+  if (n_extras == 0) {
+    w.constant(runs.head);
+  } else {
+    w.map(kWireKeys.size() + n_extras);
+    w.text(kWireKeys[0]);
+    w.uint(kContentVersionWithExtras);
+    w.text(kWireKeys[1]);
+  }
   w.text(e.probe_source);
-  w.text(kWireKeys[2]);
+  w.constant(runs.pid_key);
   w.uint(e.guest_pid);
-  w.text(kWireKeys[3]);
+  w.constant(runs.comm_key);
   w.text(e.guest_comm);
-  w.text(kWireKeys[4]);
+  w.constant(runs.ns_key);
   w.uint(e.guest_monotonic_ns);
   for (size_t i = 0; i < n_extras; ++i) {
     w.text(extras[i].key);

@@ -14,10 +14,12 @@
 #include <set>
 #include <thread>
 
+#include "frame_decoder.hpp"
 #include "harness.hpp"
 #include "wire_test_support.hpp"
 
 namespace t = cellos::telemetry::testing;
+namespace rx = cellos::telemetry::recv;
 using namespace std::chrono_literals;
 
 namespace {
@@ -73,6 +75,18 @@ uint64_t dropped_sum(const std::vector<t::WireLine>& lines) {
 
 size_t captured_count(const std::string& path) {
   return t::read_captured(path).size();
+}
+
+int socket_listening_at(const std::string& path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) != 0 || listen(fd, 1) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 // --- The host is not there when the agent starts ------------------------------------------
@@ -234,18 +248,89 @@ TEST(VsockSinkE2E, StalledListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
             << ", dropped_count sum " << dropped << "\n";
 }
 
+// A host that reads, but slowly: 512 bytes every 2 ms, through our strict decoder.
+TEST(VsockSinkE2E, SlowListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
+  t::TempDir dir;
+  const std::string socket = dir.file("vm.vsock_9001");
+  constexpr uint32_t kTotal = 20000;
+  const std::string config = write_config(
+      dir, socket,
+      {.agent = "heartbeat_interval_ms = 0\nshutdown_timeout_ms = 30000",
+       .probe = "events = ['process.spawned seq worker']\ninterval_ms = 1\nburst = 20\n"
+                "total = " +
+                std::to_string(kTotal),
+       .sink = "queue_capacity = 300\nbuffer_bytes = 16384"});
+  const int listener = socket_listening_at(socket);
+  ASSERT_GE(listener, 0);
+  t::ChildProcess agent(argv_for(config), dir);
+  const int fd = accept(listener, nullptr, nullptr);
+  ASSERT_GE(fd, 0);
+  std::string stream;
+  std::vector<rx::Frame> frames;
+  bool saw_last = false;
+  std::string error;
+  const auto deadline = std::chrono::steady_clock::now() + kLong;
+  while (!saw_last && error.empty() && std::chrono::steady_clock::now() < deadline) {
+    char buf[512];
+    const ssize_t n = read(fd, buf, sizeof buf);
+    ASSERT_GT(n, 0) << "the agent closed the connection";
+    stream.append(buf, static_cast<size_t>(n));
+    size_t used = 0;
+    while (true) {
+      const auto bytes = std::span(reinterpret_cast<const uint8_t*>(stream.data()), stream.size());
+      const auto next = rx::next_frame(bytes.subspan(used));
+      if (next.kind != rx::FrameSpan::kWhole) {
+        if (next.kind == rx::FrameSpan::kBadLength) error = next.error;
+        break;
+      }
+      auto f = rx::decode_body(bytes.subspan(used + 4, next.size - 4), &error);
+      if (!f) break;
+      saw_last = saw_last || (f->probe_source == "process.spawned" && f->guest_pid == kTotal);
+      frames.push_back(std::move(*f));
+      used += next.size;
+    }
+    stream.erase(0, used);
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_EQ(error, "");
+  ASSERT_TRUE(saw_last);
+  close(fd);
+  close(listener);
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait(kLong), 0);
+
+  std::set<uint32_t> unique;
+  uint64_t dropped = 0, announced = 0;
+  uint32_t last = 0;
+  for (const auto& f : frames) {
+    if (f.probe_source == "telemetry.dropped") {
+      ASSERT_EQ(f.extras.size(), 1u);
+      EXPECT_EQ(f.extras[0].first, "dropped_count");
+      dropped += f.extras[0].second.number;
+      announced += f.extras[0].second.number;
+    } else {
+      ASSERT_EQ(f.probe_source, "process.spawned");
+      ASSERT_GT(f.guest_pid, last);
+      EXPECT_EQ(f.guest_pid - last - 1, announced) << "before seq " << f.guest_pid;
+      announced = 0;
+      last = f.guest_pid;
+      unique.insert(f.guest_pid);
+    }
+  }
+  EXPECT_GT(dropped, 0u) << "the scenario did not overflow the queue";
+  EXPECT_EQ(dropped, kTotal - unique.size());
+  std::cout << "[ slow     ] emitted " << kTotal << ", delivered " << unique.size()
+            << ", dropped_count sum " << dropped << "\n";
+}
+
 // --- A decoder that is not ours ------------------------------------------------------------
 
 // Accepts one connection on a Unix socket and keeps every byte until EOF.
 class RawCapture {
  public:
   explicit RawCapture(const std::string& path) {
-    listener_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un un{};
-    un.sun_family = AF_UNIX;
-    std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
-    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&un), sizeof un), 0);
-    EXPECT_EQ(listen(listener_, 1), 0);
+    listener_ = socket_listening_at(path);
+    EXPECT_GE(listener_, 0);
     thread_ = std::thread([this] {
       const int fd = accept(listener_, nullptr, nullptr);
       if (fd < 0) return;
