@@ -19,7 +19,11 @@ void NetlinkTracker::handle(const ProcEvent& e) {
       if (e.pid == e.tgid) on_comm(e.tgid, e.comm_view());
       break;
     case ProcEvent::Kind::kExit:
-      if (e.pid == e.tgid) on_exit(e.tgid);
+      if (e.pid == e.tgid) {
+        on_exit(e.tgid);
+      } else if (exit_names_) {
+        exit_names_->forget(e.pid);  // a thread's record is of no use
+      }
       break;
     case ProcEvent::Kind::kOther:
       break;
@@ -56,13 +60,24 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child) {
   out_.report(Change::kSpawned, child, stored ? stored->comm : e.comm);
 }
 
+const std::string* NetlinkTracker::name_at_exit(uint32_t pid) const {
+  return exit_names_ ? exit_names_->lookup(pid) : nullptr;
+}
+
 void NetlinkTracker::on_exec(uint32_t tgid) {
   auto comm = read_process_comm(proc_fd_, tgid);
   ProcessEntry* known = table_.find(tgid);
   if (!comm) {
-    // Exited before we looked: the exec still happened, under a name we cannot learn.
-    out_.report(Change::kExec, tgid, known ? std::string_view(known->comm) : std::string_view());
-    return;
+    // Exited, and reaped, before this event was handled. Its exit record, sent before /proc
+    // forgot it, names it as exec left it unless it renamed itself since (rare). Without the
+    // record the exec still happened, under a name we cannot learn.
+    if (exit_names_) exit_names_->refresh();
+    if (const std::string* at_exit = name_at_exit(tgid)) {
+      comm = *at_exit;
+    } else {
+      out_.report(Change::kExec, tgid, known ? std::string_view(known->comm) : std::string_view());
+      return;
+    }
   }
   if (known) {
     known->comm = std::move(*comm);
@@ -80,17 +95,21 @@ void NetlinkTracker::on_comm(uint32_t tgid, std::string_view comm) {
 }
 
 void NetlinkTracker::on_exit(uint32_t tgid) {
+  // The kernel's record of the name at exit (taken in before this batch) is exact; the
+  // table's is the last one we saw.
+  const std::string* at_exit = name_at_exit(tgid);
   ProcessEntry* known = table_.find(tgid);
   if (known) {
-    out_.report(Change::kExited, tgid, known->comm);
+    out_.report(Change::kExited, tgid, at_exit ? *at_exit : known->comm);
     table_.erase(tgid);
-    return;
+  } else if (table_.untracked() > 0) {
+    // A process the full table could not hold: report it, under the name a zombie still shows.
+    // (Otherwise an unknown pid is one a resync sweep already closed while this event waited.)
+    const auto comm =
+        at_exit ? std::optional<std::string>(*at_exit) : read_process_comm(proc_fd_, tgid);
+    out_.report(Change::kExited, tgid, comm ? std::string_view(*comm) : std::string_view());
   }
-  // Unknown: either a process the full table could not hold (report it, with the name a zombie
-  // still shows), or one a resync sweep already closed while this event waited in the queue.
-  if (table_.untracked() == 0) return;
-  const auto comm = read_process_comm(proc_fd_, tgid);
-  out_.report(Change::kExited, tgid, comm ? std::string_view(*comm) : std::string_view());
+  if (exit_names_) exit_names_->forget(tgid);
 }
 
 }  // namespace cellos::telemetry::process

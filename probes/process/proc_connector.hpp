@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "proc_event.hpp"
@@ -39,9 +40,15 @@ class ProcConnector {
 
   // Reads what is queued, without blocking, until the queue is empty or max_events were
   // handled (so one burst cannot hold the loop forever). Events read while subscribing come
-  // first. Throws std::system_error on an error other than loss.
+  // first. before_batch(span of events) runs after each read, before the events are handled. Throws
+  // std::system_error on an error other than loss.
+  template <class Handler, class BeforeBatch>
+  Drain drain(Handler&& handle, BeforeBatch&& before_batch, size_t max_events);
   template <class Handler>
-  Drain drain(Handler&& handle, size_t max_events);
+  Drain drain(Handler&& handle, size_t max_events) {
+    return drain(
+        handle, [](std::span<const ProcEvent>) {}, max_events);
+  }
 
   // Events the kernel dropped for this socket since the last call (SO_MEMINFO's drop counter),
   // or nullopt where the kernel cannot say.
@@ -68,10 +75,12 @@ class ProcConnector {
   std::array<iovec, kBatch> iovs_{};
 };
 
-template <class Handler>
-ProcConnector::Drain ProcConnector::drain(Handler&& handle, size_t max_events) {
+template <class Handler, class BeforeBatch>
+ProcConnector::Drain ProcConnector::drain(Handler&& handle, BeforeBatch&& before_batch,
+                                          size_t max_events) {
   Drain d;
   if (!pending_.empty()) {
+    before_batch(std::span<const ProcEvent>(pending_));
     for (const ProcEvent& e : pending_) handle(e);
     d.events += pending_.size();
     pending_.clear();
@@ -87,6 +96,7 @@ ProcConnector::Drain ProcConnector::drain(Handler&& handle, size_t max_events) {
       d.emptied = true;
       break;
     }
+    if (!batch_.empty()) before_batch(std::span<const ProcEvent>(batch_));
     for (const ProcEvent& e : batch_) handle(e);
     d.events += batch_.size();
     if (static_cast<size_t>(n) < kBatch) {  // a short batch means the queue ran dry

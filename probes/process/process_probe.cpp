@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <cellos/telemetry/sdk.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include "proc_stat.hpp"
 #include "process_table.hpp"
 #include "procfs_walker.hpp"
+#include "taskstats_exits.hpp"
 
 namespace {
 
@@ -54,15 +56,29 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     start_procfs();
   }
 
-  void stop() override { connector_.reset(); }
+  void stop() override {
+    connector_.reset();
+    exit_names_.reset();
+  }
 
   void on_timer() override { sweep(true); }
 
   void on_fd(int /*fd*/, uint32_t /*events*/) override {
     if (!connector_) return;
     // EPOLLERR here only means a pending ENOBUFS, which the drain reads and accounts for.
-    const auto d = connector_->drain([this](const cp::ProcEvent& e) { tracker_->handle(e); },
-                                     kMaxEventsPerWake);
+    // A task's exit record is sent before its exit event, so reading the records when a batch
+    // holds exits puts the exact name at hand for each, and every record is read before its
+    // exit is handled and forgotten.
+    const auto d = connector_->drain(
+        [this](const cp::ProcEvent& e) { tracker_->handle(e); },
+        [this](std::span<const cp::ProcEvent> batch) {
+          if (exit_names_ && std::any_of(batch.begin(), batch.end(), [](const cp::ProcEvent& e) {
+                return e.kind == cp::ProcEvent::Kind::kExit;
+              })) {
+            exit_names_->refresh();
+          }
+        },
+        kMaxEventsPerWake);
     if (d.overflowed) loss_pending_ = true;
     // The sweep waits until the queue is empty: events still queued would otherwise be
     // applied on top of a newer picture of /proc.
@@ -83,8 +99,16 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
                  " ms, which misses processes that live shorter than that and reports no exec");
       return false;
     }
+    try {
+      exit_names_ = std::make_unique<cp::TaskstatsExits>(receive_buffer_);
+    } catch (const std::system_error& e) {
+      host_.warn(std::string("no names at exit (") + e.what() +
+                 "); a process that exits before its exec event is handled is reported "
+                 "under the name it had before exec");
+    }
     cp::Reporter& reporter = *this;  // a private base: converted here, where it is accessible
-    tracker_ = std::make_unique<cp::NetlinkTracker>(walker_.root_fd(), table_, reporter);
+    tracker_ = std::make_unique<cp::NetlinkTracker>(walker_.root_fd(), table_, reporter,
+                                                    exit_names_.get());
     if (connector_->receive_buffer() < receive_buffer_) {
       host_.warn("netlink receive queue limited to " +
                  std::to_string(connector_->receive_buffer() / 1024) + " KiB of the " +
@@ -129,6 +153,9 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
                  " event(s) lost this time); resynchronising from /proc. A larger "
                  "receive_buffer_kib absorbs longer bursts");
     }
+    // Exits whose events were lost left their names behind; a later holder of the pid must not
+    // inherit one.
+    if (exit_names_) exit_names_->clear();
     sweep(true);
   }
 
@@ -158,6 +185,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   uint32_t self_pid_;
   std::string self_comm_;
   std::unique_ptr<cp::ProcConnector> connector_;
+  std::unique_ptr<cp::TaskstatsExits> exit_names_;
   std::unique_ptr<cp::NetlinkTracker> tracker_;
   std::string comm_buf_;
   bool loss_pending_ = false;

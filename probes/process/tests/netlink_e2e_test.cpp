@@ -1,5 +1,6 @@
 // The real agent, the real kernel: method = "netlink".
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -92,4 +93,19 @@ TEST(ProcessNetlinkE2E, MethodNetlinkFailsStartupWith78WhenRefused) {
                              "(PROC_CN_MCAST_LISTEN): Connection refused"),
             std::string::npos)
       << agent.err();
+}
+
+TEST(ProcessNetlinkE2E, ExecHandledAfterTheProcessIsGoneStillHasItsNewName) {
+  pt::Agent agent("method = \"netlink\"");
+  ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+  // Frozen, the agent handles the events only after /bin/true has exited and been reaped, so
+  // /proc cannot name it any more: the kernel's exit record must.
+  agent.process().signal(SIGSTOP);
+  const pid_t pid = pt::run_true();
+  ASSERT_EQ(t::wait_pid(pid), 0);
+  agent.process().signal(SIGCONT);
+  ASSERT_TRUE(agent.await("process.exited", pid)) << agent.err();
+  EXPECT_TRUE(agent.find("process.exec", pid, "true"));
+  EXPECT_TRUE(agent.find("process.exited", pid, "true"));
+  EXPECT_EQ(agent.stop(), 0);
 }

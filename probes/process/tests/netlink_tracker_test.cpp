@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 
 #include "fake_proc.hpp"
 #include "procfs_walker.hpp"
@@ -150,4 +151,76 @@ TEST(ProcessTrackerLimits, ExitOfAnUnknownPidIsIgnoredWhileNothingWasUntracked) 
   cp::NetlinkTracker tracker(walker.root_fd(), table, out);
   tracker.handle(event(ProcEvent::Kind::kExit, 77, 77));
   EXPECT_EQ(out.take(), V{});
+}
+
+namespace {
+
+// Records "queued" by the kernel become visible only when refreshed, as with the real socket.
+class FakeExitNames : public cp::ExitNames {
+ public:
+  void refresh() override {
+    ++refreshes;
+    names.merge(queued);
+    queued.clear();
+  }
+  const std::string* lookup(uint32_t pid) const override {
+    const auto it = names.find(pid);
+    return it == names.end() ? nullptr : &it->second;
+  }
+  void forget(uint32_t pid) override { names.erase(pid); }
+
+  std::map<uint32_t, std::string> queued, names;
+  int refreshes = 0;
+};
+
+class ProcessTrackerWithExitNames : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    proc.add(100, "bash", 10);
+    walker.sweep(out, false);
+  }
+  FakeProc proc;
+  cp::ProcessTable table{1024};
+  cp::ProcfsWalker walker{proc.root(), table};
+  Recorder out;
+  FakeExitNames names;
+  cp::NetlinkTracker tracker{walker.root_fd(), table, out, &names};
+};
+
+}  // namespace
+
+TEST_F(ProcessTrackerWithExitNames, ExecHandledAfterTheProcessWasReapedTakesTheNameAtExit) {
+  proc.add(200, "bash", 20);
+  tracker.handle(fork_event(100, 200, 200));
+  // /bin/true ran and was reaped before its exec event was handled: /proc has nothing left.
+  proc.remove(200);
+  names.queued[200] = "true";
+  tracker.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  tracker.handle(event(ProcEvent::Kind::kExit, 200, 200));
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"},
+                           {Change::kExec, 200, "true"},
+                           {Change::kExited, 200, "true"}}));
+  EXPECT_EQ(names.refreshes, 1);          // only the failed read of /proc asked for fresh records
+  EXPECT_EQ(names.lookup(200), nullptr);  // forgotten once its exit was handled
+}
+
+TEST_F(ProcessTrackerWithExitNames, ExitTakesTheKernelsNameOverTheLastOneSeen) {
+  names.names[100] = "bash-renamed";  // renamed without a comm event the probe saw
+  tracker.handle(event(ProcEvent::Kind::kExit, 100, 100));
+  EXPECT_EQ(out.take(), (V{{Change::kExited, 100, "bash-renamed"}}));
+}
+
+TEST_F(ProcessTrackerWithExitNames, ThreadExitsForgetTheirRecords) {
+  names.names[101] = "worker";
+  tracker.handle(event(ProcEvent::Kind::kExit, 101, 100));
+  EXPECT_EQ(out.take(), V{});
+  EXPECT_EQ(names.lookup(101), nullptr);
+}
+
+TEST_F(ProcessTrackerWithExitNames, WithoutARecordTheExecKeepsTheNameBeforeExec) {
+  proc.add(200, "bash", 20);
+  tracker.handle(fork_event(100, 200, 200));
+  proc.remove(200);
+  tracker.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"}, {Change::kExec, 200, "bash"}}));
 }

@@ -1,0 +1,22 @@
+// The workload: short-lived processes, one after another, each a fork + exec of /bin/true.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace capture_bench {
+
+struct Spawn {
+  pid_t pid;
+  uint64_t fork_ns;  // CLOCK_MONOTONIC just before fork(): the start of the latency
+};
+
+uint64_t monotonic_ns();
+
+// Runs count processes of /bin/true in sequence (each reaped before the next starts), so every
+// one has a pid of its own for the run.
+std::vector<Spawn> run_true_processes(int count);
+
+}  // namespace capture_bench
