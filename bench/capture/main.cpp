@@ -2,17 +2,19 @@
 // method = "netlink", the agent with method = "procfs", and forkstat - and print one table:
 // what fraction of the processes each reported, how late, and the CPU it spent doing so.
 //
-//   capture-bench [--processes 2000] [--interval-ms 100] [--forkstat /usr/bin/forkstat]
-//                 [--agent PATH] [--plugin-dir DIR] [--sink-dir DIR]
+//   capture-bench [--processes 2000] [--rounds 3] [--interval-ms 100]
+//                 [--forkstat /usr/bin/forkstat] [--agent PATH] [--plugin-dir DIR] [--sink-dir DIR]
 //
 // Needs root (the process connector, SO_RCVBUFFORCE). Observers run one after another, each on
-// an identical workload, so none competes with another for the two CPUs.
+// an identical workload, so none competes with another for the CPUs; each round runs them all,
+// in a rotated order, so a change in background load does not always fall on the same one.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +37,7 @@ namespace {
 
 struct Settings {
   int processes = 2000;
+  int rounds = 3;
   int interval_ms = 100;
   std::string agent = CAPTURE_BENCH_AGENT;
   std::string plugin_dir = CAPTURE_BENCH_PLUGIN_DIR;
@@ -57,6 +60,8 @@ Settings parse(int argc, char** argv) {
     };
     if (a == "--processes") {
       s.processes = std::stoi(value());
+    } else if (a == "--rounds") {
+      s.rounds = std::max(1, std::stoi(value()));
     } else if (a == "--interval-ms") {
       s.interval_ms = std::stoi(value());
     } else if (a == "--agent") {
@@ -134,7 +139,12 @@ bool wait_until_observing(const std::string& capture, bool polling, const TempDi
   return false;
 }
 
-cb::Row run_agent(const Settings& s, const std::string& method) {
+struct Measured {
+  cb::Row row;
+  cb::CpuTime cpu;
+};
+
+Measured run_agent(const Settings& s, const std::string& method) {
   TempDir dir;
   const std::string capture = dir.file("events");
   const std::string config = dir.file("agent.toml");
@@ -167,11 +177,10 @@ cb::Row run_agent(const Settings& s, const std::string& method) {
       cb::score_capture("agent, method = \"" + method + "\"" +
                             (polling ? " (" + std::to_string(s.interval_ms) + " ms)" : ""),
                         spawns, cb::read_capture(capture));
-  row.cpu = after - before;
-  return row;
+  return {row, after - before};
 }
 
-cb::Row run_forkstat(const Settings& s) {
+Measured run_forkstat(const Settings& s) {
   TempDir dir;
   cb::Observer fs({s.forkstat, "-e", "fork,exec,exit"}, dir.file("out"), dir.file("err"));
   // forkstat's output is block-buffered into a file, so readiness cannot be watched for; it
@@ -182,9 +191,8 @@ cb::Row run_forkstat(const Settings& s) {
   std::this_thread::sleep_for(500ms);
   const cb::CpuTime after = fs.cpu();
   fs.stop(SIGINT);
-  cb::Row row = cb::score_forkstat("forkstat -e fork,exec,exit", spawns, slurp(dir.file("out")));
-  row.cpu = after - before;
-  return row;
+  return {cb::score_forkstat("forkstat -e fork,exec,exit", spawns, slurp(dir.file("out"))),
+          after - before};
 }
 
 std::string machine() {
@@ -210,12 +218,29 @@ int main(int argc, char** argv) {
   if (geteuid() != 0) die("needs root: the process connector and SO_RCVBUFFORCE");
   if (access(s.forkstat.c_str(), X_OK) != 0)
     die(s.forkstat + " not found (apt-get install forkstat)");
-  std::vector<cb::Row> rows;
-  rows.push_back(run_agent(s, "netlink"));
-  rows.push_back(run_agent(s, "procfs"));
-  rows.push_back(run_forkstat(s));
-  std::cout << "capture-bench: " << s.processes << " x fork+exec /bin/true, one after another; "
-            << machine() << "\n\n"
+  std::vector<cb::Row> rows(3);
+  for (int round = 0; round < s.rounds; ++round) {
+    for (int k = 0; k < 3; ++k) {
+      const int which = (k + round) % 3;
+      const Measured m = which == 0   ? run_agent(s, "netlink")
+                         : which == 1 ? run_agent(s, "procfs")
+                                      : run_forkstat(s);
+      rows[static_cast<size_t>(which)].add(m.row, m.cpu);
+    }
+  }
+  std::cout << "capture-bench: " << s.rounds << " round(s) of " << s.processes
+            << " x fork+exec /bin/true, one after another, per observer; " << machine() << "\n\n"
             << cb::markdown_table(rows);
+  const auto agent = rows[0].cpu_per_10k();
+  const auto forkstat = rows[2].cpu_per_10k();
+  std::vector<double> ratios;
+  for (size_t i = 0; i < agent.size() && i < forkstat.size(); ++i) {
+    if (forkstat[i] > 0) ratios.push_back(agent[i] / forkstat[i]);
+  }
+  std::string each;
+  for (double r : ratios) each += (each.empty() ? "" : ", ") + std::to_string(r).substr(0, 4);
+  std::cout << "\nagent (netlink) CPU per event relative to forkstat: median "
+            << std::to_string(cb::median(ratios)).substr(0, 4) << "x (each round: " << each
+            << ")\n";
   return 0;
 }

@@ -34,13 +34,18 @@ std::optional<double> percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
+std::string list(const std::vector<double>& v, int decimals) {
+  std::string s;
+  for (double x : v) s += (s.empty() ? "" : ", ") + fixed(x, decimals);
+  return s;
+}
+
 Row tally(const std::string& name, const std::vector<Spawn>& spawns,
           const std::unordered_map<uint32_t, Seen>& seen, bool comm_checked) {
   Row r;
   r.observer = name;
   r.processes = spawns.size();
   r.comm_checked = comm_checked;
-  std::vector<double> latencies;
   for (const Spawn& s : spawns) {
     const auto it = seen.find(static_cast<uint32_t>(s.pid));
     if (it == seen.end()) continue;
@@ -52,15 +57,40 @@ Row tally(const std::string& name, const std::vector<Spawn>& spawns,
     r.all_three +=
         x.spawned && x.exec && x.exited && (!comm_checked || (x.exec_right && x.exited_right));
     if (x.spawned && x.spawned_ns) {
-      latencies.push_back(static_cast<double>(x.spawned_ns - s.fork_ns) / 1000.0);
+      r.latencies_us.push_back(static_cast<double>(x.spawned_ns - s.fork_ns) / 1000.0);
     }
   }
-  r.median_us = percentile(latencies, 0.5);
-  r.p99_us = percentile(latencies, 0.99);
   return r;
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  return percentile(std::move(v), 0.5).value_or(0.0);
+}
+
+void Row::add(const Row& round, const CpuTime& used) {
+  observer = round.observer;
+  comm_checked = round.comm_checked;
+  processes += round.processes;
+  spawned += round.spawned;
+  exec += round.exec;
+  exited += round.exited;
+  all_three += round.all_three;
+  latencies_us.insert(latencies_us.end(), round.latencies_us.begin(), round.latencies_us.end());
+  events += round.events;
+  cpu.push_back(used);
+  round_events.push_back(round.events);
+}
+
+std::vector<double> Row::cpu_per_10k() const {
+  std::vector<double> v;
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    const double s = static_cast<double>(cpu[i].on_cpu_ns) / 1e9;
+    v.push_back(round_events[i] ? s * 10000.0 / static_cast<double>(round_events[i]) : 0.0);
+  }
+  return v;
+}
 
 std::vector<CapturedEvent> read_capture(const std::string& path) {
   std::vector<CapturedEvent> out;
@@ -126,31 +156,46 @@ Row score_forkstat(const std::string& name, const std::vector<Spawn>& spawns,
     }
     const auto it = seen.find(p);
     if (it == seen.end()) continue;
-    if (event == "fork" && info == "child") it->second.spawned = true;
-    if (event == "exec") it->second.exec = true;
-    if (event == "exit") it->second.exited = true;
+    // The process column is the command line forkstat read from /proc ("<unknown>" once the
+    // process is gone): right when it names /bin/true.
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    const bool right = line.ends_with(" /bin/true") || line.ends_with(" true");
+    Seen& x = it->second;
+    if (event == "fork" && info == "child") x.spawned = true;
+    if (event == "exec") {
+      x.exec = true;
+      x.exec_right = x.exec_right || right;
+    }
+    if (event == "exit") {
+      x.exited = true;
+      x.exited_right = x.exited_right || right;
+    }
   }
-  return tally(name, spawns, seen, false);
+  return tally(name, spawns, seen, true);
 }
 
 std::string markdown_table(const std::vector<Row>& rows) {
   std::string t =
       "| observer | processes | spawned | exec (comm `true`) | exited | all three, right comm "
-      "| fork→spawned median | fork→spawned p99 | events reported | CPU s (schedstat) "
-      "| CPU s / 10k events | utime+stime ticks |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+      "| fork→spawned median | fork→spawned p99 | events reported | CPU s / 10k events, median "
+      "(each round) "
+      "| utime+stime ticks (each round) |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const Row& r : rows) {
-    const double cpu_s = static_cast<double>(r.cpu.on_cpu_ns) / 1e9;
+    const auto med = percentile(r.latencies_us, 0.5);
+    const auto p99 = percentile(r.latencies_us, 0.99);
+    std::string ticks;
+    for (const CpuTime& c : r.cpu) ticks += (ticks.empty() ? "" : ", ") + std::to_string(c.ticks);
+    const auto per10k = r.cpu_per_10k();
     t += "| " + r.observer + " | " + std::to_string(r.processes) + " | " +
          pct(r.spawned, r.processes) + " | " + pct(r.exec, r.processes) +
          (r.comm_checked ? "" : " (any name)") + " | " + pct(r.exited, r.processes) + " | " +
          (r.comm_checked ? pct(r.all_three, r.processes)
                          : pct(r.all_three, r.processes) + " (names not checked)") +
-         " | " + (r.median_us ? fixed(*r.median_us, 0) + " µs" : "n/a") + " | " +
-         (r.p99_us ? fixed(*r.p99_us, 0) + " µs" : "n/a") + " | " + std::to_string(r.events) +
-         " | " + fixed(cpu_s, 4) + " | " +
-         (r.events ? fixed(cpu_s * 10000.0 / static_cast<double>(r.events), 4) : "n/a") + " | " +
-         std::to_string(r.cpu.ticks) + " |\n";
+         " | " + (med ? fixed(*med, 0) + " µs" : "n/a") + " | " +
+         (p99 ? fixed(*p99, 0) + " µs" : "n/a") + " | " + std::to_string(r.events) + " | " +
+         (r.events ? "**" + fixed(median(per10k), 3) + "** (" + list(per10k, 3) + ")" : "n/a") +
+         " | " + ticks + " |\n";
   }
   return t;
 }

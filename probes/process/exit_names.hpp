@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace cellos::telemetry::process {
@@ -9,12 +10,9 @@ namespace cellos::telemetry::process {
 class ExitNames {
  public:
   virtual ~ExitNames() = default;
-  // Takes in the records the kernel has queued so far.
-  virtual void refresh() = 0;
-  // The comm recorded when pid exited, among the records taken in; nullptr if none.
-  virtual const std::string* lookup(uint32_t pid) const = 0;
-  // That exit was handled; its record must not be mistaken for a later holder of the pid's.
-  virtual void forget(uint32_t pid) = 0;
+  // The comm the kernel recorded when pid last exited, or nullopt if no record is at hand.
+  // Only asked about a pid that has exited, whose record the kernel has therefore sent.
+  virtual std::optional<std::string> name_at_exit(uint32_t pid) = 0;
 };
 
 }  // namespace cellos::telemetry::process

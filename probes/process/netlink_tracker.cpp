@@ -19,11 +19,7 @@ void NetlinkTracker::handle(const ProcEvent& e) {
       if (e.pid == e.tgid) on_comm(e.tgid, e.comm_view());
       break;
     case ProcEvent::Kind::kExit:
-      if (e.pid == e.tgid) {
-        on_exit(e.tgid);
-      } else if (exit_names_) {
-        exit_names_->forget(e.pid);  // a thread's record is of no use
-      }
+      if (e.pid == e.tgid) on_exit(e.tgid);
       break;
     case ProcEvent::Kind::kOther:
       break;
@@ -60,8 +56,8 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child) {
   out_.report(Change::kSpawned, child, stored ? stored->comm : e.comm);
 }
 
-const std::string* NetlinkTracker::name_at_exit(uint32_t pid) const {
-  return exit_names_ ? exit_names_->lookup(pid) : nullptr;
+std::optional<std::string> NetlinkTracker::name_at_exit(uint32_t pid) {
+  return exit_names_ ? exit_names_->name_at_exit(pid) : std::nullopt;
 }
 
 void NetlinkTracker::on_exec(uint32_t tgid) {
@@ -71,10 +67,8 @@ void NetlinkTracker::on_exec(uint32_t tgid) {
     // Exited, and reaped, before this event was handled. Its exit record, sent before /proc
     // forgot it, names it as exec left it unless it renamed itself since (rare). Without the
     // record the exec still happened, under a name we cannot learn.
-    if (exit_names_) exit_names_->refresh();
-    if (const std::string* at_exit = name_at_exit(tgid)) {
-      comm = *at_exit;
-    } else {
+    comm = name_at_exit(tgid);
+    if (!comm) {
       out_.report(Change::kExec, tgid, known ? std::string_view(known->comm) : std::string_view());
       return;
     }
@@ -95,21 +89,19 @@ void NetlinkTracker::on_comm(uint32_t tgid, std::string_view comm) {
 }
 
 void NetlinkTracker::on_exit(uint32_t tgid) {
-  // The kernel's record of the name at exit (taken in before this batch) is exact; the
-  // table's is the last one we saw.
-  const std::string* at_exit = name_at_exit(tgid);
-  ProcessEntry* known = table_.find(tgid);
-  if (known) {
-    out_.report(Change::kExited, tgid, at_exit ? *at_exit : known->comm);
+  if (ProcessEntry* known = table_.find(tgid)) {
+    // Its comm and exec events kept the name current; an exec handled too late to read /proc
+    // took the kernel's exit record instead.
+    out_.report(Change::kExited, tgid, known->comm);
     table_.erase(tgid);
-  } else if (table_.untracked() > 0) {
-    // A process the full table could not hold: report it, under the name a zombie still shows.
-    // (Otherwise an unknown pid is one a resync sweep already closed while this event waited.)
-    const auto comm =
-        at_exit ? std::optional<std::string>(*at_exit) : read_process_comm(proc_fd_, tgid);
-    out_.report(Change::kExited, tgid, comm ? std::string_view(*comm) : std::string_view());
+    return;
   }
-  if (exit_names_) exit_names_->forget(tgid);
+  // Unknown: a process the full table could not hold (report it), or one a resync sweep
+  // already closed while this event waited in the queue (do not report it twice).
+  if (table_.untracked() == 0) return;
+  auto comm = read_process_comm(proc_fd_, tgid);  // a zombie still shows it
+  if (!comm) comm = name_at_exit(tgid);
+  out_.report(Change::kExited, tgid, comm ? std::string_view(*comm) : std::string_view());
 }
 
 }  // namespace cellos::telemetry::process

@@ -14,7 +14,6 @@ class NetlinkTracker {
  public:
   // proc_fd: the open /proc (or a fake tree), for comm and start time of new processes.
   // exit_names: names recorded at exit, for processes /proc no longer shows; may be null.
-  // Whoever feeds events must refresh() it before handling a batch that holds exits.
   NetlinkTracker(int proc_fd, ProcessTable& table, Reporter& out, ExitNames* exit_names = nullptr)
       : proc_fd_(proc_fd), table_(table), out_(out), exit_names_(exit_names) {}
 
@@ -25,7 +24,7 @@ class NetlinkTracker {
   void on_exec(uint32_t tgid);
   void on_comm(uint32_t tgid, std::string_view comm);
   void on_exit(uint32_t tgid);
-  const std::string* name_at_exit(uint32_t pid) const;
+  std::optional<std::string> name_at_exit(uint32_t pid);
 
   int proc_fd_;
   ProcessTable& table_;

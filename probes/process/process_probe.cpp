@@ -4,9 +4,9 @@
 #include <unistd.h>
 #include <cellos/telemetry/sdk.hpp>
 
-#include <algorithm>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -25,6 +25,8 @@ namespace cp = cellos::telemetry::process;
 
 // One wake-up handles at most this many kernel events before the loop serves sinks again.
 constexpr size_t kMaxEventsPerWake = 4096;
+// Taskstats records read per refresh: one recvmmsg's worth.
+constexpr size_t kExitsPerRefresh = 16;
 
 uint64_t monotonic_ns() {
   timespec ts{};
@@ -66,18 +68,9 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   void on_fd(int /*fd*/, uint32_t /*events*/) override {
     if (!connector_) return;
     // EPOLLERR here only means a pending ENOBUFS, which the drain reads and accounts for.
-    // A task's exit record is sent before its exit event, so reading the records when a batch
-    // holds exits puts the exact name at hand for each, and every record is read before its
-    // exit is handled and forgotten.
     const auto d = connector_->drain(
         [this](const cp::ProcEvent& e) { tracker_->handle(e); },
-        [this](std::span<const cp::ProcEvent> batch) {
-          if (exit_names_ && std::any_of(batch.begin(), batch.end(), [](const cp::ProcEvent& e) {
-                return e.kind == cp::ProcEvent::Kind::kExit;
-              })) {
-            exit_names_->refresh();
-          }
-        },
+        [this](std::span<const cp::ProcEvent> batch) { keep_exit_records_short(batch); },
         kMaxEventsPerWake);
     if (d.overflowed) loss_pending_ = true;
     // The sweep waits until the queue is empty: events still queued would otherwise be
@@ -159,6 +152,19 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     sweep(true);
   }
 
+  // Every task exit queues a taskstats record. Reading them every kExitsPerRefresh exits keeps
+  // that queue short, so the record a late exec needs is never dropped for want of room.
+  void keep_exit_records_short(std::span<const cp::ProcEvent> batch) {
+    if (!exit_names_) return;
+    for (const cp::ProcEvent& e : batch) {
+      exits_since_refresh_ += e.kind == cp::ProcEvent::Kind::kExit ? 1 : 0;
+    }
+    if (exits_since_refresh_ >= kExitsPerRefresh) {
+      exit_names_->refresh();
+      exits_since_refresh_ = 0;
+    }
+  }
+
   void warn_if_untracked() {
     if (table_.untracked() == untracked_warned_) return;
     untracked_warned_ = table_.untracked();
@@ -188,6 +194,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   std::unique_ptr<cp::TaskstatsExits> exit_names_;
   std::unique_ptr<cp::NetlinkTracker> tracker_;
   std::string comm_buf_;
+  size_t exits_since_refresh_ = 0;
   bool loss_pending_ = false;
   uint64_t overflows_ = 0;
   uint64_t failed_sweeps_ = 0;

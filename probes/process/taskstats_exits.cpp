@@ -185,29 +185,45 @@ int TaskstatsExits::await_reply(char* buf, size_t size) {
   return -EAGAIN;
 }
 
+void TaskstatsExits::remember(const TaskExit& e) {
+  Record& r = ring_[next_];
+  r.pid = e.pid;
+  std::memset(r.comm, 0, sizeof r.comm);
+  std::memcpy(r.comm, e.comm.data(), std::min(e.comm.size(), sizeof r.comm - 1));
+  next_ = (next_ + 1) % kRing;
+  size_ = std::min(size_ + 1, kRing);
+}
+
 void TaskstatsExits::refresh() {
   while (true) {
     for (auto& h : headers_) h.msg_hdr.msg_flags = 0;
     const int n = recvmmsg(fd_.get(), headers_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
-      if (errno == EINTR || errno == ENOBUFS) continue;  // lost records only cost names
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {
+        // Records were dropped: an older one could now stand in for a lost newer one.
+        clear();
+        continue;
+      }
       return;
     }
     for (int i = 0; i < n; ++i) {
       if (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
-      auto e =
+      const auto e =
           decode_task_exit(reinterpret_cast<const char*>(slots_[i].data()), headers_[i].msg_len);
-      if (!e) continue;
-      if (names_.size() >= kMaxNames) names_.clear();
-      names_[e->pid] = std::move(e->comm);
+      if (e) remember(*e);
     }
     if (static_cast<size_t>(n) < kBatch) return;
   }
 }
 
-const std::string* TaskstatsExits::lookup(uint32_t pid) const {
-  const auto it = names_.find(pid);
-  return it == names_.end() ? nullptr : &it->second;
+std::optional<std::string> TaskstatsExits::name_at_exit(uint32_t pid) {
+  refresh();
+  for (size_t i = 1; i <= size_; ++i) {
+    const Record& r = ring_[(next_ + kRing - i) % kRing];
+    if (r.pid == pid) return std::string(r.comm, strnlen(r.comm, sizeof r.comm));
+  }
+  return std::nullopt;
 }
 
 }  // namespace cellos::telemetry::process

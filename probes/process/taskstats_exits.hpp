@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "exit_names.hpp"
 #include "unique_fd.hpp"
@@ -38,30 +37,37 @@ class TaskstatsExits final : public ExitNames {
   TaskstatsExits(const TaskstatsExits&) = delete;
   TaskstatsExits& operator=(const TaskstatsExits&) = delete;
 
-  int fd() const { return fd_.get(); }
-
-  // Reads every queued record into the name table, without blocking.
-  void refresh() override;
-  const std::string* lookup(uint32_t pid) const override;
-  // Names of tasks whose exits were never handled (events lost) could mislead a later holder
-  // of the pid; a resync starts over.
-  void clear() { names_.clear(); }
-  void forget(uint32_t pid) override { names_.erase(pid); }
+  // Reads every queued record into the ring, without blocking. The probe calls it every few
+  // exits so the queue stays short and the newest records are the ones kept.
+  void refresh();
+  // Reads what is queued first, then searches newest to oldest: the record of the exit asked
+  // about is queued by the time anyone asks, and it shadows older ones for the same pid.
+  std::optional<std::string> name_at_exit(uint32_t pid) override;
+  // Records of exits whose events were lost could mislead; a resync starts over.
+  void clear() { size_ = 0; }
 
  private:
   static constexpr size_t kBatch = 16;
   static constexpr size_t kSlotBytes = 1024;  // a record is about 600 bytes
-  // Records whose exits are never handled (lost events) would pile up; past this many the
-  // table starts over, at worst costing names, never memory.
-  static constexpr size_t kMaxNames = 4096;
+  // How far back names are kept: the backlog of events between an exit and the handling of
+  // that process's exec event, with room to spare. A fixed ring: no allocation per exit.
+  static constexpr size_t kRing = 1024;
+
+  struct Record {
+    uint32_t pid;
+    char comm[16];
+  };
 
   bool request(uint16_t type, uint8_t cmd, uint16_t attr, const void* data, size_t len);
   int await_reply(char* buf, size_t size);
+  void remember(const TaskExit& e);
 
   UniqueFd fd_;
   uint16_t family_ = 0;
   std::string cpumask_;
-  std::unordered_map<uint32_t, std::string> names_;
+  std::array<Record, kRing> ring_{};
+  size_t next_ = 0;  // where the next record goes
+  size_t size_ = 0;  // how many of ring_ hold records
   std::array<std::array<uint64_t, kSlotBytes / 8>, kBatch> slots_{};
   std::array<mmsghdr, kBatch> headers_{};
   std::array<iovec, kBatch> iovs_{};

@@ -155,22 +155,16 @@ TEST(ProcessTrackerLimits, ExitOfAnUnknownPidIsIgnoredWhileNothingWasUntracked) 
 
 namespace {
 
-// Records "queued" by the kernel become visible only when refreshed, as with the real socket.
+// The kernel's exit records, as far as the test has "sent" them.
 class FakeExitNames : public cp::ExitNames {
  public:
-  void refresh() override {
-    ++refreshes;
-    names.merge(queued);
-    queued.clear();
-  }
-  const std::string* lookup(uint32_t pid) const override {
+  std::optional<std::string> name_at_exit(uint32_t pid) override {
+    ++asked;
     const auto it = names.find(pid);
-    return it == names.end() ? nullptr : &it->second;
+    return it == names.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
-  void forget(uint32_t pid) override { names.erase(pid); }
-
-  std::map<uint32_t, std::string> queued, names;
-  int refreshes = 0;
+  std::map<uint32_t, std::string> names;
+  int asked = 0;
 };
 
 class ProcessTrackerWithExitNames : public ::testing::Test {
@@ -194,27 +188,23 @@ TEST_F(ProcessTrackerWithExitNames, ExecHandledAfterTheProcessWasReapedTakesTheN
   tracker.handle(fork_event(100, 200, 200));
   // /bin/true ran and was reaped before its exec event was handled: /proc has nothing left.
   proc.remove(200);
-  names.queued[200] = "true";
+  names.names[200] = "true";
   tracker.handle(event(ProcEvent::Kind::kExec, 200, 200));
   tracker.handle(event(ProcEvent::Kind::kExit, 200, 200));
   EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"},
                            {Change::kExec, 200, "true"},
                            {Change::kExited, 200, "true"}}));
-  EXPECT_EQ(names.refreshes, 1);          // only the failed read of /proc asked for fresh records
-  EXPECT_EQ(names.lookup(200), nullptr);  // forgotten once its exit was handled
+  EXPECT_EQ(names.asked, 1);  // only for the exec /proc could not name
 }
 
-TEST_F(ProcessTrackerWithExitNames, ExitTakesTheKernelsNameOverTheLastOneSeen) {
-  names.names[100] = "bash-renamed";  // renamed without a comm event the probe saw
-  tracker.handle(event(ProcEvent::Kind::kExit, 100, 100));
-  EXPECT_EQ(out.take(), (V{{Change::kExited, 100, "bash-renamed"}}));
-}
-
-TEST_F(ProcessTrackerWithExitNames, ThreadExitsForgetTheirRecords) {
-  names.names[101] = "worker";
-  tracker.handle(event(ProcEvent::Kind::kExit, 101, 100));
-  EXPECT_EQ(out.take(), V{});
-  EXPECT_EQ(names.lookup(101), nullptr);
+TEST_F(ProcessTrackerWithExitNames, ExecReadInTimeNeverAsks) {
+  proc.add(200, "bash", 20);
+  tracker.handle(fork_event(100, 200, 200));
+  proc.write("200/comm", "true\n");
+  tracker.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  tracker.handle(event(ProcEvent::Kind::kExit, 200, 200));
+  EXPECT_EQ(out.take().back(), (Reported{Change::kExited, 200, "true"}));
+  EXPECT_EQ(names.asked, 0);
 }
 
 TEST_F(ProcessTrackerWithExitNames, WithoutARecordTheExecKeepsTheNameBeforeExec) {

@@ -17,23 +17,29 @@ TEST(ProcessTaskstats, RecordsTheNameAProcessExitedUnder) {
   cp::TaskstatsExits exits(1 << 20);
   const pid_t pid = cp::testing::run_true();
   ASSERT_EQ(t::wait_pid(pid), 0);  // reaped: /proc no longer knows it
-  // The record is queued before the process can be reaped, so one refresh suffices.
-  exits.refresh();
-  const std::string* name = exits.lookup(static_cast<uint32_t>(pid));
-  ASSERT_NE(name, nullptr);
-  EXPECT_EQ(*name, "true");
-  exits.forget(static_cast<uint32_t>(pid));
-  EXPECT_EQ(exits.lookup(static_cast<uint32_t>(pid)), nullptr);
+  // The record is queued before the process can be reaped, so it is there to be read now.
+  EXPECT_EQ(exits.name_at_exit(static_cast<uint32_t>(pid)), "true");
+  exits.clear();
+  EXPECT_EQ(exits.name_at_exit(static_cast<uint32_t>(pid)), std::nullopt);
 }
 
 TEST(ProcessTaskstats, NamesARenamedProcessByItsLastName) {
   cp::TaskstatsExits exits(1 << 20);
   const pid_t pid = t::spawn_named("ct-ts-named");
   ASSERT_EQ(t::wait_pid(pid), 0);
+  EXPECT_EQ(exits.name_at_exit(static_cast<uint32_t>(pid)), "ct-ts-named");
+}
+
+TEST(ProcessTaskstats, RecordsReadEarlierAreStillFound) {
+  cp::TaskstatsExits exits(1 << 20);
+  // A periodic refresh reads a's record long before anyone asks about a.
+  const pid_t a = t::spawn_named("ct-ts-first");
+  ASSERT_EQ(t::wait_pid(a), 0);
   exits.refresh();
-  const std::string* name = exits.lookup(static_cast<uint32_t>(pid));
-  ASSERT_NE(name, nullptr);
-  EXPECT_EQ(*name, "ct-ts-named");
+  const pid_t b = t::spawn_named("ct-ts-second");
+  ASSERT_EQ(t::wait_pid(b), 0);
+  EXPECT_EQ(exits.name_at_exit(static_cast<uint32_t>(b)), "ct-ts-second");
+  EXPECT_EQ(exits.name_at_exit(static_cast<uint32_t>(a)), "ct-ts-first");
 }
 
 TEST(ProcessTaskstats, DecodeIgnoresWhatIsNotAnExitRecord) {
