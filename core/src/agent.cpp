@@ -279,7 +279,7 @@ void Agent::disable(Instance& inst, const std::string& what, const std::string& 
   std::string lost;
   if (inst.queue && !inst.queue->empty()) {
     lost = " (" + std::to_string(inst.queue->size()) + " queued event(s) discarded)";
-    inst.queue->pop(inst.queue->size());
+    inst.queue->discard_all();
   }
   log_line(CT_LOG_ERROR, inst.name + ": " + what + " failed, " + (inst.queue ? "sink" : "probe") +
                              " disabled: " + message + lost);
@@ -313,10 +313,9 @@ OwnedEvent Agent::self_event(const char* source) const {
 }
 
 void Agent::pump(Instance& s) {
-  constexpr size_t kBatch = 256;
-  std::vector<EventView> views(kBatch);
-  std::vector<ct_event> batch;
-  batch.reserve(kBatch);
+  // Reused across calls: the hot path allocates nothing once these have grown.
+  auto& views = pump_views_;
+  auto& batch = pump_batch_;
   while (!s.disabled && s.ready) {
     if (s.queue->unreported_drops() > 0) {
       // Reported before anything newer, so the count says exactly what is missing here.
@@ -445,6 +444,12 @@ void Agent::run() {
     pump_sinks();
   }
   for (auto& s : sinks_) {
+    // The account an operator (or the soak test) can check: queued = taken + dropped + left.
+    const SinkQueue& q = *s->queue;
+    log_line(CT_LOG_INFO, s->name + ": " + std::to_string(q.total_pushed()) + " event(s) queued, " +
+                              std::to_string(q.total_taken()) + " taken by the sink, " +
+                              std::to_string(q.total_drops()) + " dropped, " +
+                              std::to_string(q.size()) + " left at exit");
     if (s->disabled) continue;
     if (!s->flushed) {
       log_line(CT_LOG_WARN, s->name + ": shutdown deadline passed with " +

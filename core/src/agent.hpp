@@ -66,6 +66,9 @@ class Agent {
   bool stop_requested_ = false;
   bool allow_untrusted_ = false;
   bool pump_pending_ = false;
+  static constexpr size_t kBatch = 256;  // events offered to a sink per consume call
+  std::vector<EventView> pump_views_{kBatch};
+  std::vector<ct_event> pump_batch_;
   std::string self_comm_;
   uint32_t self_pid_ = 0;
 };

@@ -18,6 +18,7 @@ bool SourceMatcher::matches(std::string_view source) const {
 }
 
 void SinkQueue::push(OwnedEvent e) {
+  ++total_pushed_;
   if (capacity_ == 0) {
     ++unreported_drops_;
     ++total_drops_;
@@ -33,7 +34,13 @@ void SinkQueue::push(OwnedEvent e) {
 
 void SinkQueue::pop(size_t n) {
   n = std::min(n, events_.size());
+  total_taken_ += n;
   events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+void SinkQueue::discard_all() {
+  total_drops_ += events_.size();
+  events_.clear();
 }
 
 }  // namespace cellos::telemetry

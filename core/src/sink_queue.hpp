@@ -33,10 +33,14 @@ class SinkQueue {
   size_t size() const { return events_.size(); }
   const OwnedEvent& at(size_t i) const { return events_[i]; }
   void pop(size_t n);
+  // Everything queued is lost (the sink was disabled): counted as dropped, not reported.
+  void discard_all();
 
   // Drops not yet reported to the sink, and all drops since start.
   uint64_t unreported_drops() const { return unreported_drops_; }
   uint64_t total_drops() const { return total_drops_; }
+  uint64_t total_pushed() const { return total_pushed_; }
+  uint64_t total_taken() const { return total_taken_; }  // handed to the sink and accepted
   void mark_drops_reported() { unreported_drops_ = 0; }
 
  private:
@@ -44,6 +48,8 @@ class SinkQueue {
   std::deque<OwnedEvent> events_;
   uint64_t unreported_drops_ = 0;
   uint64_t total_drops_ = 0;
+  uint64_t total_pushed_ = 0;
+  uint64_t total_taken_ = 0;
 };
 
 }  // namespace cellos::telemetry

@@ -45,3 +45,18 @@ TEST(SourceMatcher, GlobsSelectBySource) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SinkQueue, KeepsAnExactAccount) {
+  ct::SinkQueue q(2);
+  for (uint32_t i = 1; i <= 5; ++i) q.push(ev(i));  // 3 dropped
+  q.pop(1);                                         // 1 taken
+  EXPECT_EQ(q.total_pushed(), 5u);
+  EXPECT_EQ(q.total_taken() + q.total_drops() + q.size(), q.total_pushed());
+  q.discard_all();  // a disabled sink loses what it held
+  EXPECT_EQ(q.total_drops(), 4u);
+  EXPECT_EQ(q.total_taken() + q.total_drops() + q.size(), q.total_pushed());
+}
+
+}  // namespace

@@ -97,7 +97,9 @@ man_page=$(gzip -dc "$root/usr/share/man/man1/cellos-telemetry.1.gz")
 expect_lacks "$man_page" "cannot load|none found" "the man page"
 for plugin in "$root$plugin_dir"/*.so; do
   name=$(basename "$plugin" .so)
-  expect_contains "$man_page" "${name%%-*} ${name#*-} " "the man page"
+  # "probe NAME VERSION: summary", as --help has it; roff writes '-' as '\-'.
+  needle="${name%%-*} ${name#*-} "
+  expect_contains "$man_page" "${needle//-/\\-}" "the man page"
 done
 
 step "the example builds against the unpacked -dev package"
