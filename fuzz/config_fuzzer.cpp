@@ -13,10 +13,8 @@ namespace {
 constexpr const char* kModes[] = {"a", "b", nullptr};
 constexpr const char* kList[] = {"*", nullptr};
 constexpr ct_option_spec kSpecs[] = {
-    ct::int_option("interval_ms", "", 100, 1, 60000),
-    ct::bool_option("emit_initial", "", false),
-    ct::string_option("method", "", "a", kModes),
-    ct::string_option("address", "", "x"),
+    ct::int_option("interval_ms", "", 100, 1, 60000), ct::bool_option("emit_initial", "", false),
+    ct::string_option("method", "", "a", kModes),     ct::string_option("address", "", "x"),
     ct::string_list_option("names", "", kList),
 };
 

@@ -1,0 +1,27 @@
+// cellos-telemetry-recv's decoder on arbitrary bytes from a connection: every input is either a
+// frame, "need more" or a refusal with a reason; nothing crashes, hangs or reads out of bounds.
+#include <cstdlib>
+#include <span>
+
+#include "frame_decoder.hpp"
+
+namespace recv = cellos::telemetry::recv;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::span<const uint8_t> stream(data, size);
+  while (!stream.empty()) {
+    const recv::FrameSpan span = recv::next_frame(stream);
+    if (span.kind != recv::FrameSpan::kWhole) break;
+    if (span.size < 4 || span.size > stream.size()) std::abort();  // a frame must lie inside
+    std::string error;
+    const auto frame = recv::decode_body(stream.subspan(4, span.size - 4), &error);
+    if (!frame && error.empty()) std::abort();  // every refusal names its reason
+    if (frame && (!recv::valid_utf8(frame->probe_source) || !recv::valid_utf8(frame->guest_comm))) {
+      std::abort();
+    }
+    stream = stream.subspan(span.size);
+  }
+  std::string error;
+  (void)recv::decode_body(std::span<const uint8_t>(data, size), &error);
+  return 0;
+}
