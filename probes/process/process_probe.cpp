@@ -171,8 +171,8 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     if (worth_warning(++untracked_warnings_)) {
       host_.warn("more live processes than max_processes = " + std::to_string(table_.capacity()) +
                  "; " + std::to_string(untracked_warned_) +
-                 " sighting(s) so far could not be remembered, so their names at exit and "
-                 "their exits under procfs may be missing");
+                 " sighting(s) so far could not be remembered: netlink may lose their names "
+                 "at exit, procfs does not report them");
     }
   }
 
@@ -220,8 +220,9 @@ constexpr ct_option_spec kOptions[] = {
                     "a limit, not an allocation",
                     4096, 1, 1048576),
     ctt::int_option("max_processes",
-                    "most processes remembered at once (about 100 bytes each); more are "
-                    "reported but their exit names may be lost",
+                    "most live processes remembered at once (about 100 bytes each); beyond it, "
+                    "netlink still reports new processes but may lose their names at exit, and "
+                    "procfs does not see them (a warning says so)",
                     32768, 16, 4194304),
     ctt::string_option(
         "proc_root", "where procfs is mounted; for tests, which point it at a fake tree", "/proc"),
