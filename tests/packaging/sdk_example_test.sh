@@ -102,9 +102,10 @@ step "run it: hello.greeting events with the agent's pid, the greeting, rising t
 agent_pid=$!
 for _ in $(seq 200); do
   [ "$(grep -c '^hello\.greeting' "$work/events" 2>/dev/null)" -ge 5 ] && break
+  kill -0 "$agent_pid" 2>/dev/null || break
   sleep 0.05
 done
-kill -TERM "$agent_pid"
+kill -TERM "$agent_pid" 2>/dev/null || fail "the agent ended by itself: $(cat "$work/agent.err")"
 rc=0
 wait "$agent_pid" || rc=$?
 pid=$agent_pid
