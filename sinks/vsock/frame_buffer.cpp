@@ -7,7 +7,8 @@
 
 namespace cellos::telemetry::wire {
 
-FrameBuffer::FrameBuffer(size_t capacity) : capacity_(capacity), storage_(2 * capacity) {
+FrameBuffer::FrameBuffer(size_t capacity)
+    : capacity_(capacity), storage_(new uint8_t[2 * capacity]), storage_size_(2 * capacity) {
   if (capacity < 2 * kMaxFrameBytes) {
     throw std::invalid_argument("frame buffer capacity must hold two maximum-size frames");
   }
@@ -19,12 +20,12 @@ bool FrameBuffer::has_room() const {
 
 std::span<uint8_t> FrameBuffer::reserve() {
   if (!has_room()) return {};
-  if (storage_.size() - tail_ < kMaxFrameBytes) {
-    std::memmove(storage_.data(), storage_.data() + head_, bytes());
+  if (storage_size_ - tail_ < kMaxFrameBytes) {
+    std::memmove(storage_.get(), storage_.get() + head_, bytes());
     tail_ -= head_;
     head_ = 0;
   }
-  return {storage_.data() + tail_, kMaxFrameBytes};
+  return {storage_.get() + tail_, kMaxFrameBytes};
 }
 
 void FrameBuffer::commit(size_t frame_bytes) {
@@ -33,7 +34,7 @@ void FrameBuffer::commit(size_t frame_bytes) {
 }
 
 std::span<const uint8_t> FrameBuffer::unsent() const {
-  return {storage_.data() + head_ + sent_, bytes() - sent_};
+  return {storage_.get() + head_ + sent_, bytes() - sent_};
 }
 
 void FrameBuffer::mark_sent(size_t n) {
@@ -41,7 +42,7 @@ void FrameBuffer::mark_sent(size_t n) {
 }
 
 size_t FrameBuffer::frame_size_at(size_t offset) const {
-  const uint8_t* p = storage_.data() + head_ + offset;
+  const uint8_t* p = storage_.get() + head_ + offset;
   return kLengthPrefixBytes +
          (uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24);
 }

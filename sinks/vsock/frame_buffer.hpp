@@ -6,8 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
-#include <vector>
 
 namespace cellos::telemetry::wire {
 
@@ -49,8 +49,10 @@ class FrameBuffer {
 
   size_t capacity_;
   // Twice the capacity, so moving the live frames to the front happens at most once per
-  // capacity's worth of appended bytes (amortised O(1) per byte).
-  std::vector<uint8_t> storage_;
+  // capacity's worth of appended bytes (amortised O(1) per byte). Left uninitialised: pages
+  // become resident only when frames reach them (an emptied buffer starts again at the front).
+  std::unique_ptr<uint8_t[]> storage_;
+  size_t storage_size_;
   size_t head_ = 0, tail_ = 0;  // live frames are storage_[head_, tail_)
   size_t sent_ = 0;             // bytes from head_ written to the current connection
   size_t frames_ = 0;
