@@ -174,4 +174,22 @@ TEST(RecvE2E, ReplacesAStaleSocketFileAndRefusesBadArguments) {
   EXPECT_NE(bad.err().find("expected unix:PATH or vsock:PORT"), std::string::npos);
 }
 
+// Listening on a vsock port needs no host (nothing connects here: never to CID 2).
+TEST(RecvE2E, ListensOnAVsockPort) {
+  t::TempDir dir;
+  const std::string port = std::to_string(40000 + getpid() % 20000);
+  t::ChildProcess recv({t::recv_path(), "--listen", "vsock:" + port}, dir);
+  const bool listening = t::eventually([&] {
+    return recv.err().find("listening on vsock:" + port) != std::string::npos || !recv.running();
+  });
+  if (!recv.running()) {
+    GTEST_SKIP() << "no usable AF_VSOCK here: " << recv.err();
+  }
+  ASSERT_TRUE(listening);
+  recv.signal(SIGTERM);
+  EXPECT_EQ(recv.wait(std::chrono::seconds(10)), 0);
+  EXPECT_NE(recv.err().find("frames 0, bytes 0, rejected 0, connections 0"), std::string::npos)
+      << recv.err();
+}
+
 }  // namespace
