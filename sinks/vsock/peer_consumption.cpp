@@ -3,6 +3,7 @@
 #include <linux/sockios.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -28,6 +29,16 @@ Unconsumed unconsumed_bytes(int fd) {
   u.status = Unconsumed::kKnown;
   u.bytes = pending > 0 ? static_cast<size_t>(pending) : 0;
   return u;
+}
+
+bool unix_peer_closed_after_consuming_all(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return false;
+  pollfd p{fd, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) != 1) return false;
+  // Both directions shut (a close, not a shutdown(SHUT_WR)) and no reset recorded.
+  return (p.revents & POLLHUP) != 0 && (p.revents & POLLERR) == 0;
 }
 
 }  // namespace cellos::telemetry::wire

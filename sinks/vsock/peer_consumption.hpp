@@ -24,4 +24,12 @@ struct Unconsumed {
 // yet handed to the host device, a weaker promise (see README).
 Unconsumed unconsumed_bytes(int fd);
 
+// After read() on a connected AF_UNIX stream socket returned 0 (end of stream): true when the
+// peer closed the connection having consumed everything this side wrote. A Unix-socket peer
+// closing with unread data leaves a reset (ECONNRESET) on this end, set in the same step that
+// marks the connection closed, and read() reports a pending reset before end-of-stream; so a
+// clean end-of-stream from a fully closed peer (not one that merely shut down its sending
+// side) means nothing written before the close was left unread. Not meaningful for AF_VSOCK.
+bool unix_peer_closed_after_consuming_all(int fd);
+
 }  // namespace cellos::telemetry::wire

@@ -30,10 +30,13 @@ namespace ctt = cellos::telemetry;
 namespace wire = cellos::telemetry::wire;
 
 constexpr uint64_t kNsPerMs = 1000000;
-// While the buffer is full of frames written but not yet consumed, nothing on the socket says
-// when the host reads them (EPOLLOUT only means "below a quarter of the send buffer"), so the
-// sink asks the kernel this often.
-constexpr uint64_t kConsumptionPollNs = 1 * kNsPerMs;
+// Nothing on the socket says when the host has read what was written (EPOLLOUT only means
+// "below a quarter of the send buffer"), so while frames wait for that the sink asks the
+// kernel: often while the core is held back by a full buffer, calmly otherwise (so frames the
+// host already read are not sent twice after a loss, and shutdown is not kept waiting). An
+// idle sink with nothing held has no timer running.
+constexpr uint64_t kBlockedPollNs = 1 * kNsPerMs;
+constexpr uint64_t kSettlePollNs = 10 * kNsPerMs;
 
 uint64_t seed() {
   timespec ts{};
@@ -92,10 +95,8 @@ class VsockSink final : public ctt::Sink {
       ++frames_encoded_;
     }
     if (state_ == State::kConnected) write_pending();
-    if (taken < events.size()) {
-      want_wake_ = true;
-      if (state_ == State::kConnected) set_timer(kConsumptionPollNs, kConsumptionPollNs, true);
-    }
+    if (taken < events.size()) want_wake_ = true;
+    update_poll();
     return taken;
   }
 
@@ -146,7 +147,10 @@ class VsockSink final : public ctt::Sink {
   }
 
   bool flush() override {
-    if (state_ == State::kConnected && write_pending()) release_consumed();
+    if (state_ == State::kConnected && write_pending()) {
+      release_consumed();
+      maybe_wake();
+    }
     return buffer_.empty();
   }
 
@@ -278,23 +282,31 @@ class VsockSink final : public ctt::Sink {
     if (frames > 0) backoff_.reset();  // the host is really there and reading
   }
 
-  // Resumes the core's delivery once the buffer has room again; until then polls for the
-  // host's consumption.
+  // Resumes the core's delivery once the buffer has room again.
   void maybe_wake() {
-    if (!want_wake_ || state_ != State::kConnected) return;
-    if (!buffer_.has_room()) {
-      if (!polling_) set_timer(kConsumptionPollNs, kConsumptionPollNs, true);
-      return;
+    if (want_wake_ && state_ == State::kConnected && buffer_.has_room()) {
+      want_wake_ = false;
+      host_.wake();
     }
-    want_wake_ = false;
-    if (polling_) set_timer(0, 0);
-    host_.wake();
+    update_poll();
+  }
+
+  // While connected, the timer polls for consumption as long as frames are held.
+  void update_poll() {
+    if (state_ != State::kConnected) return;
+    uint64_t interval = 0;
+    if (want_wake_ && !buffer_.has_room()) {
+      interval = kBlockedPollNs;
+    } else if (!buffer_.empty()) {
+      interval = kSettlePollNs;
+    }
+    if (interval != poll_ns_) set_timer(interval, interval, interval);
   }
 
   // The one timer serves the state: backoff, connect timeout, or consumption polls.
-  void set_timer(uint64_t first_ns, uint64_t interval_ns, bool polling = false) {
+  void set_timer(uint64_t first_ns, uint64_t interval_ns, uint64_t poll_ns = 0) {
     host_.arm_timer(first_ns, interval_ns);
-    polling_ = polling;
+    poll_ns_ = poll_ns;
   }
 
   // The host sends nothing the sink needs; reading tells end-of-stream from noise. False if
@@ -305,6 +317,11 @@ class VsockSink final : public ctt::Sink {
       const ssize_t n = recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT);
       if (n > 0) continue;
       if (n == 0) {
+        // A Unix-socket host that read everything and then closed need not get it again.
+        if (consumption_known_ && address_.family() == AF_UNIX &&
+            wire::unix_peer_closed_after_consuming_all(fd_)) {
+          released(buffer_.release_sent());
+        }
         lose("closed by the host");
         return false;
       }
@@ -354,7 +371,7 @@ class VsockSink final : public ctt::Sink {
   int fd_ = -1;
   uint32_t interest_ = 0;
   bool want_wake_ = false;             // the core is holding events until wake()
-  bool polling_ = false;               // the timer is polling for consumption
+  uint64_t poll_ns_ = 0;               // the timer's consumption poll period, 0: not polling
   bool unreachable_reported_ = false;  // this outage was already reported
   bool consumption_known_ = true;      // SIOCOUTQ works on this socket
   uint64_t frames_encoded_ = 0, frames_resent_ = 0, connections_ = 0, oversized_ = 0;

@@ -93,4 +93,38 @@ TEST(PeerConsumption, SocketsWithoutTheCountSaySo) {
   close(fds[1]);
 }
 
+TEST(PeerConsumption, CleanCloseAfterReadingEverythingMeansAllConsumed) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 100);
+  char buf[100];
+  ASSERT_EQ(recv(p.reader, buf, sizeof buf, 0), 100);
+  close(p.reader);
+  p.reader = -1;
+  ASSERT_EQ(recv(p.writer, buf, sizeof buf, MSG_DONTWAIT), 0);  // end of stream, no reset
+  EXPECT_TRUE(wire::unix_peer_closed_after_consuming_all(p.writer));
+}
+
+TEST(PeerConsumption, CloseWithUnreadDataIsAResetNotACleanEnd) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 100);
+  close(p.reader);
+  p.reader = -1;
+  char buf[16];
+  // The reset comes before the end of stream: the caller never takes this for consumption.
+  EXPECT_EQ(recv(p.writer, buf, sizeof buf, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+}
+
+TEST(PeerConsumption, HalfCloseIsNotAClose) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 100);  // unread, and the reader is still alive
+  shutdown(p.reader, SHUT_WR);
+  char buf[16];
+  ASSERT_EQ(recv(p.writer, buf, sizeof buf, MSG_DONTWAIT), 0);
+  EXPECT_FALSE(wire::unix_peer_closed_after_consuming_all(p.writer));
+}
+
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -154,6 +155,13 @@ TEST(VsockSinkE2E, ListenerKilledAndRestartedTenTimesNoTornFrameNoLoss) {
         << "receiver " << i << ": " << current.err() << agent.err();
     newest = *seqs(t::parse_wire_lines(current.out())).rbegin();
     if (i == kRestarts) break;
+    if (i % 2 == 0) {
+      // Every other kill lands on a receiver that stopped reading, so frames are certainly
+      // written but unread when it dies: those must come again on the next connection.
+      current.signal(SIGSTOP);
+      const size_t before = captured_count(captured);
+      ASSERT_TRUE(t::eventually([&] { return captured_count(captured) >= before + 500; }, kLong));
+    }
     current.signal(SIGKILL);
     current.wait(kLong);
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * (i % 4)));  // varied outages
@@ -183,12 +191,24 @@ TEST(VsockSinkE2E, ListenerKilledAndRestartedTenTimesNoTornFrameNoLoss) {
   EXPECT_EQ(missing, 0u);
   const std::set<uint32_t> unique(got.begin(), got.end());
   EXPECT_EQ(unique.size(), emitted.size());  // nothing arrived that was not emitted
-  EXPECT_EQ(t::count_occurrences(agent.err(), "lost the connection"),
+  // At least one loss per kill. There can be more: a dying receiver's kernel teardown may
+  // release its connection before its listener, and a reconnect landing in that gap is reset
+  // (with nothing held) when the listener goes.
+  EXPECT_GE(t::count_occurrences(agent.err(), "lost the connection"),
             static_cast<size_t>(kRestarts))
       << agent.err();
-  std::cout << "[ restarts ] " << kRestarts << " listener kills; emitted " << emitted.size()
-            << ", frames received " << frames << ", distinct seqs " << unique.size()
-            << ", duplicates " << got.size() - unique.size() << ", missing " << missing << "\n";
+  // The sink's own account: frames written to a connection that died unread, sent again.
+  std::smatch m;
+  const std::string err = agent.err();
+  ASSERT_TRUE(
+      std::regex_search(err, m, std::regex(R"(over (\d+) connections, (\d+) frames? sent again)")))
+      << err;
+  EXPECT_GE(std::stoul(m[1]), static_cast<unsigned long>(kRestarts + 1));
+  EXPECT_GT(std::stoul(m[2]), 0u) << "no kill found frames in flight";
+  std::cout << "[ restarts ] " << kRestarts << " listener kills (" << kRestarts / 2
+            << " while stalled); emitted " << emitted.size() << ", frames received " << frames
+            << ", distinct seqs " << unique.size() << ", duplicates " << got.size() - unique.size()
+            << ", missing " << missing << "; the sink sent again " << m[2] << " frames\n";
 }
 
 // --- The host stops reading until the queue overflows --------------------------------------
@@ -294,10 +314,15 @@ TEST(VsockSinkE2E, SlowListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
   }
   ASSERT_EQ(error, "");
   ASSERT_TRUE(saw_last);
+  // The agent stops while this host is still there: its flush ends once everything was
+  // consumed, and it closes; the host reads to the end of the stream.
+  agent.signal(SIGTERM);
+  char rest[4096];
+  while (read(fd, rest, sizeof rest) > 0) {
+  }
+  EXPECT_EQ(agent.wait(kLong), 0);
   close(fd);
   close(listener);
-  agent.signal(SIGTERM);
-  EXPECT_EQ(agent.wait(kLong), 0);
 
   std::set<uint32_t> unique;
   uint64_t dropped = 0, announced = 0;
