@@ -33,7 +33,7 @@ find_package_project() {  # VERSION DIR
   mkdir -p "$2"
   cat >"$2/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.25)
-project(version_check LANGUAGES NONE)
+project(version_check LANGUAGES CXX)  # CXX: the multiarch libdir is searched only with a language
 find_package(CellosTelemetry $1 REQUIRED)
 if(NOT TARGET CellosTelemetry::sdk OR NOT COMMAND cellos_telemetry_add_probe
    OR NOT COMMAND cellos_telemetry_add_sink)
