@@ -3,8 +3,10 @@
  * Rules that keep it stable (see docs/writing-a-probe.md for the policy):
  *  - Plain C types only: no exception, no C++ object and no allocation crosses it. Every string
  *    and array handed across is owned by the side that handed it and valid only for the call.
- *  - Structs are append-only. Each starts with struct_size so either side can tell which fields
- *    the other knows. Appending a field bumps CT_ABI_MINOR; anything else bumps CT_ABI_MAJOR.
+ *  - ct_plugin and ct_host start with struct_size, so either side can tell which fields the
+ *    other knows: appending a field to them bumps CT_ABI_MINOR. ct_event, ct_extra,
+ *    ct_option_spec and ct_option_value travel in arrays without a size, so any change to them,
+ *    like any other change, bumps CT_ABI_MAJOR (docs/writing-a-probe.md has the policy).
  *  - Every call into a plugin happens on the agent's single event-loop thread and must not
  *    block. Functions that can fail return 0 on success, or non-zero with a NUL-terminated
  *    message written into err (at most err_size bytes).
