@@ -21,7 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t ns = 0;
   std::memcpy(&pid, data, 4);
   std::memcpy(&ns, data + 4, 8);
-  const std::string_view raw(reinterpret_cast<const char*>(data + 12), size - 12);
+  std::string_view raw(reinterpret_cast<const char*>(data + 12), size - 12);
+  // The boundary carries C strings, and a kernel comm never holds a NUL: stop at the first.
+  raw = raw.substr(0, raw.find('\0'));
 
   const bool core_ok = ct::is_valid_utf8(raw);
   if (core_ok != ct::wire::is_valid_utf8(raw) || core_ok != ct::recv::valid_utf8(raw)) {
