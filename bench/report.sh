@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The performance report: builds the benchmarks, runs every one of them, and prints one summary
+# table (the one the README keeps) followed by each benchmark's own table and command.
+#   bench/report.sh [--build DIR] [--soak-s SECONDS] [--processes N] [--rounds N]
+# Needs root (the process connector). Takes about 5 minutes with the defaults on 2 vCPUs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build soak_s=120 processes=2000 rounds=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --soak-s) soak_s=$2; shift 2 ;;
+    --processes) processes=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) echo "usage: bench/report.sh [--build DIR] [--soak-s S] [--processes N] [--rounds N]" >&2; exit 64 ;;
+  esac
+done
+[ -f "$build/CMakeCache.txt" ] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+cmake --build "$build" -j "$(nproc)" >&2
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+run() {  # name, command...
+  local name=$1
+  shift
+  echo "report: running $name: $*" >&2
+  printf '%s\n' "$*" >"$out/$name.cmd"
+  "$@" >"$out/$name.md" 2>"$out/$name.err" || {
+    echo "report: $name failed; its stderr:" >&2
+    cat "$out/$name.err" >&2
+    exit 1
+  }
+}
+b=$build/bench
+run capture "$b/capture/capture-bench" --processes "$processes" --rounds "$rounds"
+run sweep "$b/sweep/cellos-telemetry-bench-sweep"
+run throughput "$b/throughput/cellos-telemetry-bench-throughput"
+run footprint "$b/footprint/cellos-telemetry-bench-footprint"
+run soak "$b/soak/cellos-telemetry-soak" --duration-s "$soak_s" --restart-every-s 30
+
+cell() {  # file, row pattern (awk regex on the first column), column number (1-based)
+  awk -F'|' -v pat="$2" -v col="$3" '$2 ~ pat { v=$(col+1); gsub(/^ +| +$/, "", v); print v; exit }' "$out/$1.md"
+}
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "# cellos-telemetry performance report"
+echo
+echo "Machine: $(nproc) vCPU ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"); load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Build: $build ($(grep -m1 CMAKE_BUILD_TYPE: "$build/CMakeCache.txt" | cut -d= -f2)), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + local changes'), $(date -u '+%Y-%m-%d %H:%M UTC')."
+echo
+echo "| figure | value | goal |"
+echo "|---|---|---|"
+echo "| capture, netlink: spawned / exec / exited (of $processes x $rounds \`/bin/true\`) | $(cell capture 'netlink' 3) / $(cell capture 'netlink' 4) / $(cell capture 'netlink' 5) | 100% |"
+echo "| capture, procfs at 100 ms: spawned / exec / exited | $(cell capture 'procfs' 3) / $(cell capture 'procfs' 4) / $(cell capture 'procfs' 5) | honest |"
+echo "| fork-to-event latency, netlink: median / p99 | $(cell capture 'netlink' 7) / $(cell capture 'netlink' 8) | |"
+echo "| CPU s per 10k events: agent (netlink) vs forkstat | $(cell capture 'netlink' 10) vs $(cell capture 'forkstat' 10) | within 1.0x |"
+echo "| procfs sweep, ms CPU: ~100 / ~1,000 / ~10,000 processes (floor: bare getdents64) | $(awk -F'|' 'NR>2 {gsub(/ /,"",$3); gsub(/ /,"",$4); printf "%s%s (%s)", sep, $3, $4; sep=" / "}' "$out/sweep.md") | |"
+echo "| bus + encoder + framing into a Unix socket: events per CPU-second | $(cell throughput 'agent' 6) | >= 1M |"
+echo "| bytes per frame | $(cell throughput 'agent' 7) | |"
+echo "| resident memory idle | $(cell footprint 'resident memory idle' 2) | <= 4 MiB |"
+echo "| resident memory under storm (max / final, KiB) | $(cell soak 'VmRSS' 2) | <= 4 MiB |"
+echo "| soak accounting: received + dropped = queued - left | $(cell soak 'received \+ dropped' 2) | exact |"
+echo "| agent + plugins, stripped | $(cell footprint 'agent \+ plugins' 2) | <= 1 MiB |"
+echo "| exec to ready (--fork), median / max | $(cell footprint 'median' 2) / $(cell footprint 'max' 2) | <= 20 ms |"
+for name in capture sweep throughput footprint soak; do
+  echo
+  echo "## $name"
+  echo
+  echo "\`$(cat "$out/$name.cmd")\`"
+  echo
+  cat "$out/$name.md"
+done
