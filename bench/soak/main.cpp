@@ -45,6 +45,7 @@ struct Options {
   int exec_every = 2;
   bool scripted = true;
   int64_t rss_limit_kib = 0;
+  int64_t receive_buffer_kib = 0;  // 0: the probe's default
   bool keep = false;
   std::string agent = CT_SOAK_AGENT;
   std::string recv = CT_SOAK_RECV;
@@ -68,6 +69,8 @@ const char* const kUsage =
     "  --exec-every N        every Nth process execs /bin/true, the others _exit; 0: none (2)\n"
     "  --queue-capacity N    the vsock sink's queue_capacity (65536)\n"
     "  --no-scripted         no scripted 100/s sequence stream beside the process probe\n"
+    "  --receive-buffer-kib N  the process probe's netlink queue; small values provoke\n"
+    "                        kernel-side loss and resyncs (default: the probe's)\n"
     "  --rss-limit-kib N     fail if the agent's VmRSS ever exceeds this (0: no limit)\n"
     "  --keep                keep the working directory (kept anyway when a check fails)\n"
     "  --agent PATH, --recv PATH, --plugin-dir DIR, --fixture-dir DIR\n"
@@ -114,6 +117,8 @@ bool parse_options(int argc, char** argv, Options& o) {
         o.exec_every = std::stoi(v);
       } else if (k == "--queue-capacity") {
         o.queue_capacity = std::stoll(v);
+      } else if (k == "--receive-buffer-kib") {
+        o.receive_buffer_kib = std::stoll(v);
       } else if (k == "--rss-limit-kib") {
         o.rss_limit_kib = std::stoll(v);
       } else if (k == "--agent") {
@@ -216,7 +221,9 @@ void Soak::write_config() const {
   // A long shutdown flush: everything the sink took must reach the last receiver before the
   // agent exits, or it would count as neither received nor dropped.
   c << "[agent]\nheartbeat_interval_ms = 5000\nshutdown_timeout_ms = 30000\n\n"
-    << "[[probes.process]]\nmethod = \"netlink\"\n\n";
+    << "[[probes.process]]\nmethod = \"netlink\"\n";
+  if (o_.receive_buffer_kib > 0) c << "receive_buffer_kib = " << o_.receive_buffer_kib << "\n";
+  c << "\n";
   if (o_.scripted) {
     c << "[[probes.scripted]]\nevents = ['soak.event seq soak']\ninterval_ms = 10\nburst = 1\n\n";
   }
