@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "utf8.hpp"
+#include <cellos/telemetry/text.hpp>
 
 namespace cellos::telemetry {
 

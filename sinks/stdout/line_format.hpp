@@ -7,10 +7,6 @@
 
 namespace cellos::telemetry::stdout_sink {
 
-// Appends s as a JSON string (RFC 8259): quotes, backslash and control characters escaped;
-// other bytes pass through (the core guarantees guest_comm is valid UTF-8).
-void append_json_string(std::string& out, std::string_view s);
-
 // {"probe_source":...,"guest_pid":...,"guest_comm":...,"guest_monotonic_ns":...,extras}\n
 void append_json_line(std::string& out, const ct_event& e);
 

@@ -1,11 +1,11 @@
 #include "frame_encoder.hpp"
 
+#include <cellos/telemetry/text.hpp>
+
 #include <cbor.h>
 
 #include <cstring>
 #include <stdexcept>
-
-#include "utf8_text.hpp"
 
 namespace cellos::telemetry::wire {
 namespace {

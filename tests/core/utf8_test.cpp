@@ -1,4 +1,4 @@
-#include "utf8.hpp"
+#include <cellos/telemetry/text.hpp>
 
 #include <gtest/gtest.h>
 

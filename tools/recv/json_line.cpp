@@ -1,40 +1,12 @@
 #include "json_line.hpp"
 
-#include <cstdio>
+#include <cellos/telemetry/text.hpp>
 
 namespace cellos::telemetry::recv {
 namespace {
 
 void append_string(std::string_view s, std::string& out) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
+  append_json_string(out, s);
 }
 
 void append_key(std::string_view key, std::string& out) {

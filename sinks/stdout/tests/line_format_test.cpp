@@ -1,5 +1,7 @@
 #include "line_format.hpp"
 
+#include <cellos/telemetry/text.hpp>
+
 #include <gtest/gtest.h>
 
 namespace sink = cellos::telemetry::stdout_sink;
@@ -8,7 +10,7 @@ namespace {
 
 std::string json_of(std::string_view s) {
   std::string out;
-  sink::append_json_string(out, s);
+  cellos::telemetry::append_json_string(out, s);
   return out;
 }
 
