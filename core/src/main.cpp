@@ -58,13 +58,14 @@ const char* const kUsage =
 #endif
 
     "  --help               this text, with the options of every plugin found\n"
+    "  --options-markdown PLUGIN.so  print that plugin's options as a Markdown table (for\n"
+    "                       its README)\n"
     "\n"
     "Exit codes: 0 clean stop (SIGTERM/SIGINT), 64 bad command line, 70 internal error,\n"
     "78 configuration or plugin-loading error.\n";
 
 struct CommandLine {
   std::string config = kDefaultConfig;
-  bool config_given = false;
   std::vector<std::string> plugin_dirs;  // --plugin-dir, repeatable, searched in order
   bool check_config = false;
   bool version = false;
@@ -93,7 +94,6 @@ CommandLine parse_command_line(int argc, char** argv) {
     const std::string flag = arg.substr(0, arg.find('='));
     if (flag == "--config") {
       cl.config = value(i, flag, arg);
-      cl.config_given = true;
     } else if (flag == "--plugin-dir") {
       cl.plugin_dirs.push_back(value(i, flag, arg));
     } else if (arg == "--check-config") {
