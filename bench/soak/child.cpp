@@ -20,6 +20,7 @@ Child::Child(const std::vector<std::string>& argv, const std::string& out_path,
     : out_path_(out_path), err_path_(err_path) {
   // Prepared before fork: the child only makes async-signal-safe calls.
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

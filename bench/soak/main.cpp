@@ -336,7 +336,7 @@ int Soak::run() {
     std::this_thread::sleep_for(milliseconds(500));
     sample_rss();
     const uint64_t now = file_size(out);
-    quiet = now - last < 64 * 1024 ? quiet + 1 : 0;
+    quiet = now - last < uint64_t{64} * 1024 ? quiet + 1 : 0;
     last = now;
   }
   drained_ = quiet >= 2;
@@ -397,7 +397,7 @@ int Soak::run() {
     fail("agent VmRSS reached " + std::to_string(rss_max_) + " KiB, over the limit of " +
          std::to_string(o_.rss_limit_kib));
   }
-  if (agent_log.find("disabled") != std::string::npos) fail("a plugin was disabled");
+  if (agent_log.find(" disabled: ") != std::string::npos) fail("a plugin was disabled");
   print_table(t, *vsock, starts, agent_log);
   return finish(true);
 }
