@@ -45,7 +45,8 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# cellos-telemetry performance report"
 echo
 echo "Machine: $(nproc) vCPU ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"); load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Build: $build ($(grep -m1 CMAKE_BUILD_TYPE: "$build/CMakeCache.txt" | cut -d= -f2)), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + local changes'), $(date -u '+%Y-%m-%d %H:%M UTC')."
+type=$(grep -m1 '^CMAKE_BUILD_TYPE:' "$build/CMakeCache.txt" | cut -d= -f2)
+echo "Build: $build (${type:-RelWithDebInfo, the default}), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + local changes'), $(date -u '+%Y-%m-%d %H:%M UTC')."
 echo
 echo "| figure | value | goal |"
 echo "|---|---|---|"
