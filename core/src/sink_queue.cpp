@@ -10,11 +10,11 @@ SourceMatcher::SourceMatcher(std::vector<std::string> globs) : globs_(std::move(
   all_ = std::find(globs_.begin(), globs_.end(), "*") != globs_.end();
 }
 
-bool SourceMatcher::matches(std::string_view source) const {
+bool SourceMatcher::matches(const std::string& source) const {
   if (all_) return true;
-  const std::string s(source);
-  return std::any_of(globs_.begin(), globs_.end(),
-                     [&](const std::string& g) { return fnmatch(g.c_str(), s.c_str(), 0) == 0; });
+  return std::any_of(globs_.begin(), globs_.end(), [&](const std::string& g) {
+    return fnmatch(g.c_str(), source.c_str(), 0) == 0;
+  });
 }
 
 void SinkQueue::push(OwnedEvent e) {

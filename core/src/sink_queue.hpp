@@ -15,7 +15,8 @@ namespace cellos::telemetry {
 class SourceMatcher {
  public:
   explicit SourceMatcher(std::vector<std::string> globs);
-  bool matches(std::string_view source) const;
+  // Takes the owned string: fnmatch needs it NUL-terminated, and routing must not allocate.
+  bool matches(const std::string& source) const;
 
  private:
   std::vector<std::string> globs_;
