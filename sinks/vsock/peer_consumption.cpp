@@ -31,14 +31,25 @@ Unconsumed unconsumed_bytes(int fd) {
   return u;
 }
 
-bool unix_peer_closed_after_consuming_all(int fd) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return false;
-  pollfd p{fd, POLLRDHUP, 0};
-  if (poll(&p, 1, 0) != 1) return false;
-  // Both directions shut (a close, not a shutdown(SHUT_WR)) and no reset recorded.
-  return (p.revents & POLLHUP) != 0 && (p.revents & POLLERR) == 0;
+Unconsumed unix_unconsumed_at_end_of_stream(int fd) {
+  Unconsumed u;
+  int pending = 0;
+  if (ioctl(fd, SIOCOUTQ, &pending) != 0) {
+    u.status = Unconsumed::kUnsupported;
+    u.error = errno;
+    return u;
+  }
+  // Only a reset (set before the peer's queue is freed) makes the count untrustworthy here; the
+  // hang-up is expected, since the stream has ended. POLLERR reads the pending error without
+  // clearing it, unlike SO_ERROR.
+  pollfd p{fd, 0, 0};
+  if (poll(&p, 1, 0) < 0 || (p.revents & (POLLERR | POLLNVAL)) != 0) {
+    u.status = Unconsumed::kPeerGone;
+    return u;
+  }
+  u.status = Unconsumed::kKnown;
+  u.bytes = pending > 0 ? static_cast<size_t>(pending) : 0;
+  return u;
 }
 
 }  // namespace cellos::telemetry::wire

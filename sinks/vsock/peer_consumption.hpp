@@ -24,12 +24,18 @@ struct Unconsumed {
 // yet handed to the host device, a weaker promise (see README).
 Unconsumed unconsumed_bytes(int fd);
 
-// After read() on a connected AF_UNIX stream socket returned 0 (end of stream): true when the
-// peer closed the connection having consumed everything this side wrote. A Unix-socket peer
-// closing with unread data leaves a reset (ECONNRESET) on this end, set in the same step that
-// marks the connection closed, and read() reports a pending reset before end-of-stream; so a
-// clean end-of-stream from a fully closed peer (not one that merely shut down its sending
-// side) means nothing written before the close was left unread. Not meaningful for AF_VSOCK.
-bool unix_peer_closed_after_consuming_all(int fd);
+// After read() on a connected AF_UNIX stream socket returned 0 (end of stream): what the peer
+// has not consumed, counted the same way as unconsumed_bytes() but also valid once the peer has
+// shut the connection down. End of stream proves nothing about consumption: a peer that called
+// shutdown(SHUT_RDWR) without reading looks exactly like one that read everything and closed
+// (both directions shut, no error), yet its receive queue still holds every byte it did not
+// read, charged to this socket, so the count still says what was left. The count is wrong
+// only once a peer's socket is released with data unread (its queue is freed, dropping the
+// count to 0); the kernel records a reset (ECONNRESET) on this end in the same step that shuts
+// the connection and before it frees that queue. read() reports a pending reset before end of
+// stream (and clears it), so when read() returned 0 no unread data had been freed yet; a reset
+// seen after the count was taken (kPeerGone) means the count may be from a freed queue.
+// Not meaningful for AF_VSOCK, whose count says nothing about the host's reader.
+Unconsumed unix_unconsumed_at_end_of_stream(int fd);
 
 }  // namespace cellos::telemetry::wire

@@ -9,6 +9,10 @@
 //    consumed them (SIOCOUTQ), not merely until they were written: bytes written into a socket
 //    whose reader then dies are lost with it. After any lost connection everything held is
 //    sent again from a frame boundary: a frame can arrive twice, never cut, never lost.
+//    Nothing but the count releases a frame: not a write, not an end of stream (a host that
+//    shut down without reading ends the stream just like one that read everything).
+//  - The stop summary accounts for every frame taken: consumed, or counted in its
+//    dropped_count (held, not known consumed, when the sink stops).
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,6 +165,13 @@ class VsockSink final : public ctt::Sink {
                           plural(connections_, "connection") + ", " +
                           plural(frames_resent_, "frame") + " sent again after lost connections";
     if (oversized_ > 0) summary += ", " + plural(oversized_, "oversized event") + " not sent";
+    // The account of every frame taken: each was released because the host provably consumed
+    // it, or is counted here as dropped (held, not known consumed, when the sink stops).
+    summary += "; account: " + std::to_string(frames_encoded_) +
+               " taken = " + std::to_string(frames_confirmed_) +
+               (consumption_known_ ? " consumed by the host" : " written (consumption unknown)") +
+               " + dropped_count " + std::to_string(buffer_.frames()) +
+               " (not confirmed consumed at stop)";
     host_.log(CT_LOG_INFO, summary);
     if (!buffer_.empty()) {
       host_.warn(plural(buffer_.frames(), "frame") + " not confirmed consumed by " + address_.text +
@@ -263,7 +274,7 @@ class VsockSink final : public ctt::Sink {
     const wire::Unconsumed u = wire::unconsumed_bytes(fd_);
     switch (u.status) {
       case wire::Unconsumed::kKnown:
-        released(buffer_.release_consumed(buffer_.sent() > u.bytes ? buffer_.sent() - u.bytes : 0));
+        release_up_to_unconsumed(u.bytes);
         break;
       case wire::Unconsumed::kUnsupported:
         consumption_known_ = false;
@@ -278,7 +289,14 @@ class VsockSink final : public ctt::Sink {
     }
   }
 
+  // Of what was written to this connection, all but the last `unconsumed` bytes were read.
+  void release_up_to_unconsumed(size_t unconsumed) {
+    released(
+        buffer_.release_consumed(buffer_.sent() > unconsumed ? buffer_.sent() - unconsumed : 0));
+  }
+
   void released(size_t frames) {
+    frames_confirmed_ += frames;
     if (frames > 0) backoff_.reset();  // the host is really there and reading
   }
 
@@ -317,10 +335,12 @@ class VsockSink final : public ctt::Sink {
       const ssize_t n = recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT);
       if (n > 0) continue;
       if (n == 0) {
-        // A Unix-socket host that read everything and then closed need not get it again.
-        if (consumption_known_ && address_.family() == AF_UNIX &&
-            wire::unix_peer_closed_after_consuming_all(fd_)) {
-          released(buffer_.release_sent());
+        // End of stream says nothing about what the host read: one that shut the connection
+        // down without reading ends it the same way as one that read everything and closed.
+        // Only what the count proves consumed is released; the rest goes again.
+        if (consumption_known_ && address_.family() == AF_UNIX) {
+          const wire::Unconsumed u = wire::unix_unconsumed_at_end_of_stream(fd_);
+          if (u.status == wire::Unconsumed::kKnown) release_up_to_unconsumed(u.bytes);
         }
         lose("closed by the host");
         return false;
@@ -375,6 +395,9 @@ class VsockSink final : public ctt::Sink {
   bool unreachable_reported_ = false;  // this outage was already reported
   bool consumption_known_ = true;      // SIOCOUTQ works on this socket
   uint64_t frames_encoded_ = 0, frames_resent_ = 0, connections_ = 0, oversized_ = 0;
+  // Frames released from the buffer: proven consumed by the host (or, where SIOCOUTQ fails,
+  // written). frames_encoded_ = frames_confirmed_ + buffer_.frames() at every moment.
+  uint64_t frames_confirmed_ = 0;
 };
 
 constexpr ct_option_spec kOptions[] = {

@@ -93,6 +93,12 @@ TEST(PeerConsumption, SocketsWithoutTheCountSaySo) {
   close(fds[1]);
 }
 
+// Reads from the writer's end until end of stream; false on anything else (a reset, no data).
+bool reads_end_of_stream(int fd) {
+  char buf[16];
+  return recv(fd, buf, sizeof buf, MSG_DONTWAIT) == 0;
+}
+
 TEST(PeerConsumption, CleanCloseAfterReadingEverythingMeansAllConsumed) {
   Pair p;
   ASSERT_GE(p.writer, 0);
@@ -101,8 +107,10 @@ TEST(PeerConsumption, CleanCloseAfterReadingEverythingMeansAllConsumed) {
   ASSERT_EQ(recv(p.reader, buf, sizeof buf, 0), 100);
   close(p.reader);
   p.reader = -1;
-  ASSERT_EQ(recv(p.writer, buf, sizeof buf, MSG_DONTWAIT), 0);  // end of stream, no reset
-  EXPECT_TRUE(wire::unix_peer_closed_after_consuming_all(p.writer));
+  ASSERT_TRUE(reads_end_of_stream(p.writer));  // no reset
+  const auto u = wire::unix_unconsumed_at_end_of_stream(p.writer);
+  ASSERT_EQ(u.status, wire::Unconsumed::kKnown);
+  EXPECT_EQ(u.bytes, 0u);
 }
 
 TEST(PeerConsumption, CloseWithUnreadDataIsAResetNotACleanEnd) {
@@ -117,14 +125,70 @@ TEST(PeerConsumption, CloseWithUnreadDataIsAResetNotACleanEnd) {
   EXPECT_EQ(errno, ECONNRESET);
 }
 
+// SO_LINGER {1, 0} makes a TCP close send a reset; on a Unix socket the option is stored and
+// ignored, so this is a plain close, and with data unread it leaves the same reset as above.
+TEST(PeerConsumption, LingerZeroCloseOnAUnixSocketIsAPlainClose) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 100);
+  const linger l{1, 0};
+  ASSERT_EQ(setsockopt(p.reader, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+  close(p.reader);
+  p.reader = -1;
+  char buf[16];
+  EXPECT_EQ(recv(p.writer, buf, sizeof buf, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+}
+
 TEST(PeerConsumption, HalfCloseIsNotAClose) {
   Pair p;
   ASSERT_GE(p.writer, 0);
   write_all(p.writer, 100);  // unread, and the reader is still alive
   shutdown(p.reader, SHUT_WR);
-  char buf[16];
-  ASSERT_EQ(recv(p.writer, buf, sizeof buf, MSG_DONTWAIT), 0);
-  EXPECT_FALSE(wire::unix_peer_closed_after_consuming_all(p.writer));
+  ASSERT_TRUE(reads_end_of_stream(p.writer));
+  const auto u = wire::unix_unconsumed_at_end_of_stream(p.writer);
+  ASSERT_EQ(u.status, wire::Unconsumed::kKnown);
+  EXPECT_GE(u.bytes, 100u);
+}
+
+// The defect of issue 10 item 2: a peer that shuts both directions without reading ends the
+// stream exactly like one that read everything and closed (POLLHUP, no error), but every byte
+// is still in its queue and still counted.
+TEST(PeerConsumption, ShutdownWithoutReadingIsNotConsumption) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 5000);
+  ASSERT_EQ(shutdown(p.reader, SHUT_RDWR), 0);
+  ASSERT_TRUE(reads_end_of_stream(p.writer));  // no reset: the reader is alive
+  const auto u = wire::unix_unconsumed_at_end_of_stream(p.writer);
+  ASSERT_EQ(u.status, wire::Unconsumed::kKnown);
+  EXPECT_GE(u.bytes, 5000u);
+}
+
+TEST(PeerConsumption, ShutdownAfterReadingSomeCountsWhatIsLeft) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 4000);
+  char buf[3000];
+  ASSERT_EQ(recv(p.reader, buf, sizeof buf, 0), 3000);
+  ASSERT_EQ(shutdown(p.reader, SHUT_RDWR), 0);
+  ASSERT_TRUE(reads_end_of_stream(p.writer));
+  const auto u = wire::unix_unconsumed_at_end_of_stream(p.writer);
+  ASSERT_EQ(u.status, wire::Unconsumed::kKnown);
+  EXPECT_GE(u.bytes, 1000u);
+}
+
+// The peer shut down first (end of stream, no error yet) and closes later with data unread:
+// its queue is freed, zeroing the count, but the reset recorded before that says so.
+TEST(PeerConsumption, ShutdownThenCloseWithUnreadDataIsNeverTakenForConsumption) {
+  Pair p;
+  ASSERT_GE(p.writer, 0);
+  write_all(p.writer, 5000);
+  ASSERT_EQ(shutdown(p.reader, SHUT_RDWR), 0);
+  ASSERT_TRUE(reads_end_of_stream(p.writer));
+  close(p.reader);
+  p.reader = -1;
+  EXPECT_EQ(wire::unix_unconsumed_at_end_of_stream(p.writer).status, wire::Unconsumed::kPeerGone);
 }
 
 }  // namespace
