@@ -221,6 +221,11 @@ void expect_every_frame_accounted(const std::string& label, const std::string& a
             << " connections; sink dropped_count " << a.dropped << "; core dropped_count "
             << core_dropped << "; events emitted " << emitted << ", missing "
             << emitted - seqs.size() - core_dropped << "\n";
+  const size_t stopping = agent_err.find("stopping: ");
+  if (stopping != std::string::npos) {
+    std::cout << "[ " << label << " ] "
+              << agent_err.substr(stopping, agent_err.find('\n', stopping) - stopping) << "\n";
+  }
 }
 
 // --- The host breaks the first connection, then accepts again --------------------------------
