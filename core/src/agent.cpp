@@ -427,6 +427,7 @@ void Agent::run() {
 
   pump_sinks();
   while (!stop_requested_) {
+    watch_log();
     loop_.run_once(-1);
     pump_sinks();
   }
@@ -440,6 +441,7 @@ void Agent::run() {
   while (!flush_sinks()) {
     const uint64_t now = monotonic_ns();
     if (now >= deadline || stop_requested_) break;  // a second signal cuts the flush short
+    watch_log();
     loop_.run_once(static_cast<int>(std::min<uint64_t>(10, (deadline - now) / 1000000 + 1)));
     pump_sinks();
   }
@@ -459,6 +461,22 @@ void Agent::run() {
     call(*s, "stop", [&](char* err, size_t n) {
       return s->plugin().stop ? s->plugin().stop(s->object, err, n) : 0;
     });
+  }
+  // What the console did not take by now is written at exit as far as it goes without waiting.
+  if (log_watched_fd_ >= 0) loop_.unwatch(log_watched_fd_);
+  log_watched_fd_ = -1;
+}
+
+// Log lines wait in a buffer while the console takes nothing (log.hpp); the loop watches the
+// console for room only while they do, so an idle agent is not woken by a writable console.
+void Agent::watch_log() {
+  const int fd = log_pending_fd();
+  if (fd == log_watched_fd_) return;
+  if (log_watched_fd_ >= 0) loop_.unwatch(log_watched_fd_);
+  log_watched_fd_ = -1;
+  // A regular file cannot be watched (EPERM), but it never makes a writer wait either.
+  if (fd >= 0 && loop_.watch(fd, EPOLLOUT, [](uint32_t) { log_flush(); }) == 0) {
+    log_watched_fd_ = fd;
   }
 }
 

@@ -52,6 +52,7 @@ class Agent {
   void on_heartbeat();
   void stop_probes();
   bool flush_sinks();
+  void watch_log();
   void disable(Instance& inst, const std::string& what, const std::string& message);
   bool call(Instance& inst, const char* what, const std::function<int(char* err, size_t size)>& fn);
   OwnedEvent self_event(const char* source) const;
@@ -66,6 +67,7 @@ class Agent {
   bool stop_requested_ = false;
   bool allow_untrusted_ = false;
   bool pump_pending_ = false;
+  int log_watched_fd_ = -1;              // the console, watched for room while log lines wait
   static constexpr size_t kBatch = 256;  // events offered to a sink per consume call
   std::vector<EventView> pump_views_{kBatch};
   std::vector<ct_event> pump_batch_;

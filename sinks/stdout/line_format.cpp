@@ -6,6 +6,7 @@
 
 namespace cellos::telemetry::stdout_sink {
 
+using cellos::telemetry::append_console_text;
 using cellos::telemetry::append_json_string;
 
 void append_json_line(std::string& out, const ct_event& e) {
@@ -23,18 +24,24 @@ void append_json_line(std::string& out, const ct_event& e) {
 }
 
 void append_text_line(std::string& out, const ct_event& e) {
-  char head[128];
-  std::snprintf(head, sizeof head, "%6llu.%09llu %-20s pid %-7u comm ",
+  // Everything a workload or a plugin chose is escaped: a comm like "\u009b2K" would otherwise
+  // drive the operator's console (here: erase the line).
+  char stamp[48];
+  std::snprintf(stamp, sizeof stamp, "%6llu.%09llu ",
                 static_cast<unsigned long long>(e.guest_monotonic_ns / 1000000000u),
-                static_cast<unsigned long long>(e.guest_monotonic_ns % 1000000000u), e.probe_source,
-                e.guest_pid);
-  out += head;
-  // Control characters would let a comm forge extra lines on the console.
-  for (const char* c = e.guest_comm; *c; ++c) {
-    out += static_cast<unsigned char>(*c) < 0x20 || *c == 0x7f ? '?' : *c;
-  }
+                static_cast<unsigned long long>(e.guest_monotonic_ns % 1000000000u));
+  out += stamp;
+  const size_t source_at = out.size();
+  append_console_text(out, e.probe_source);
+  if (out.size() - source_at < 20) out.append(20 - (out.size() - source_at), ' ');
+  char pid[32];
+  std::snprintf(pid, sizeof pid, " pid %-7u comm ", e.guest_pid);
+  out += pid;
+  append_console_text(out, e.guest_comm);
   for (uint32_t i = 0; i < e.n_extras; ++i) {
-    out += std::string("  ") + e.extras[i].key + "=" + std::to_string(e.extras[i].value);
+    out += "  ";
+    append_console_text(out, e.extras[i].key);
+    out += "=" + std::to_string(e.extras[i].value);
   }
   out += '\n';
 }

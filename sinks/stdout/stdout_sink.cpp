@@ -5,6 +5,7 @@
 // open_output) and holds at most a bounded buffer; while it is full it takes no events, and the
 // core's queue for this sink absorbs, drops and counts as for any slow sink.
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "line_format.hpp"
 
@@ -70,27 +72,46 @@ class StdoutSink : public ctt::Sink {
       socket_ = true;
       return;
     }
+    regular_ = S_ISREG(st.st_mode);
     const int flags = fcntl(STDOUT_FILENO, F_GETFL);
-    own_fd_ = open("/proc/self/fd/1", (flags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY);
+    // A regular file is always appended to: with `> FILE 2>&1` the agent's log writes the same
+    // file through a description of its own, and two descriptions at their own offsets would
+    // overwrite each other. O_NONBLOCK at open: a FIFO without a reader fails instead of
+    // blocking; O_NOCTTY: the agent (a session leader after --fork) must not take the console.
+    own_fd_ = open("/proc/self/fd/1", ((flags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
+                                          O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                                          (regular_ || (flags & O_APPEND) ? O_APPEND : 0));
     if (own_fd_ >= 0) {
-      // Appending keeps our lines whole in a file others append to as well.
-      fcntl(own_fd_, F_SETFL, O_NONBLOCK | (flags & O_APPEND));
       fd_ = own_fd_;
+    } else if (errno == ENXIO) {
+      mark_closed("stdout is a FIFO nobody reads");
     } else {
       fd_ = STDOUT_FILENO;  // no /proc: blocking writes are the best that can be done
     }
   }
 
+  // How much of rest to write next: all of it for a regular file (appends do not interleave);
+  // otherwise whole lines of at most PIPE_BUF bytes, which a pipe takes atomically or not at
+  // all, so a log line on the same pipe never lands inside one of ours.
+  size_t next_chunk(std::string_view rest) const {
+    if (regular_ || rest.size() <= PIPE_BUF) return rest.size();
+    const size_t last_newline = rest.rfind('\n', PIPE_BUF - 1);
+    return last_newline == std::string_view::npos ? PIPE_BUF : last_newline + 1;
+  }
+
   void write_pending() {
-    while (!pending_.empty() && !closed_) {
-      const ssize_t n =
-          socket_ ? send(fd_, pending_.data(), pending_.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
-                  : write(fd_, pending_.data(), pending_.size());
+    size_t written = 0;
+    while (written < pending_.size() && !closed_) {
+      const std::string_view rest = std::string_view(pending_).substr(written);
+      const size_t len = next_chunk(rest);
+      const ssize_t n = socket_ ? send(fd_, rest.data(), len, MSG_DONTWAIT | MSG_NOSIGNAL)
+                                : write(fd_, rest.data(), len);
       if (n > 0) {
-        pending_.erase(0, static_cast<size_t>(n));
+        written += static_cast<size_t>(n);
       } else if (n < 0 && errno == EINTR) {
         continue;
       } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pending_.erase(0, written);
         if (!watching_) {
           host_.watch_fd(fd_, CT_FD_WRITE);
           watching_ = true;
@@ -101,6 +122,7 @@ class StdoutSink : public ctt::Sink {
                     (n < 0 ? std::strerror(errno) : "wrote nothing"));
       }
     }
+    if (!closed_) pending_.erase(0, written);
     if (watching_) {
       host_.unwatch_fd(fd_);
       watching_ = false;
@@ -123,6 +145,7 @@ class StdoutSink : public ctt::Sink {
   int fd_ = STDOUT_FILENO;
   int own_fd_ = -1;
   bool socket_ = false;
+  bool regular_ = false;
   bool watching_ = false;
   bool closed_ = false;
   std::string pending_;

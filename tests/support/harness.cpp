@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -88,6 +90,25 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const TempDir& dir) {
   }
 }
 
+ChildProcess::ChildProcess(std::vector<std::string> argv, int out_fd, int err_fd) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    // Through fresh numbers first, so out_fd == 2 or err_fd == 1 cannot clobber each other.
+    const int out = fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
+    const int err = fcntl(err_fd, F_DUPFD_CLOEXEC, 3);
+    dup2(out, 1);
+    dup2(err, 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
 ChildProcess::~ChildProcess() {
   if (pid_ > 0 && !reaped_) {
     kill(pid_, SIGKILL);
@@ -117,6 +138,45 @@ std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
 bool ChildProcess::running() {
   if (reaped_) return false;
   return !wait(std::chrono::milliseconds(0)).has_value();
+}
+
+ConsolePipe::ConsolePipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  r_ = fds[0];
+  w_ = fds[1];
+  probe_ = open(("/proc/self/fd/" + std::to_string(w_)).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (probe_ < 0) throw std::runtime_error("cannot reopen the pipe's write end");
+}
+
+ConsolePipe::~ConsolePipe() {
+  for (int fd : {r_, w_, probe_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+bool ConsolePipe::full() const {
+  return write(probe_, "\n", 1) < 0 && errno == EAGAIN;
+}
+
+std::string ConsolePipe::drain() const {
+  std::string out;
+  char buf[65536];
+  while (true) {
+    pollfd p{r_, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0) break;
+    const ssize_t n = read(r_, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+void ConsolePipe::close_write_ends() {
+  for (int* fd : {&w_, &probe_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
 }
 
 std::vector<std::string> agent_argv(const std::string& config, std::vector<std::string> extra) {

@@ -44,6 +44,9 @@ std::string read_file(const std::string& path);  // "" when missing
 class ChildProcess {
  public:
   ChildProcess(std::vector<std::string> argv, const TempDir& dir);
+  // With stdout and stderr on fds the caller owns (a pipe, a shared file); out() and err() are
+  // then empty.
+  ChildProcess(std::vector<std::string> argv, int out_fd, int err_fd);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -59,6 +62,28 @@ class ChildProcess {
   pid_t pid_ = -1;
   bool reaped_ = false;
   std::string out_path_, err_path_;
+};
+
+// A pipe standing in for a console nobody reads (a stalled serial console, a Firecracker stdout
+// nobody drains): hand write_end() to a ChildProcess, and read only when the test says so.
+class ConsolePipe {
+ public:
+  ConsolePipe();
+  ~ConsolePipe();
+  ConsolePipe(const ConsolePipe&) = delete;
+  ConsolePipe& operator=(const ConsolePipe&) = delete;
+  int write_end() const { return w_; }
+  // True when the pipe cannot take one byte more, so every writer now blocks or gets EAGAIN.
+  // Probed with a non-blocking write through a description of its own (the agent's stays
+  // blocking, as a console's is); a byte that fits is a newline, so lines stay lines.
+  bool full() const;
+  // Everything readable now, without waiting.
+  std::string drain() const;
+  // Closes the test's write ends, so drain() after the child exits reads to the end.
+  void close_write_ends();
+
+ private:
+  int r_ = -1, w_ = -1, probe_ = -1;
 };
 
 // Starts the agent with --config CONFIG --plugin-dir PLUGIN_DIR plus extra args.

@@ -45,7 +45,38 @@ TEST(TextLine, IsOneAlignedLineWithoutControlCharacters) {
   const ct_event e{"process.spawned", 42, "evil\nline", 1500000000ull, nullptr, 0};
   std::string out;
   sink::append_text_line(out, e);
-  EXPECT_EQ(out, "     1.500000000 process.spawned      pid 42      comm evil?line\n");
+  EXPECT_EQ(out, "     1.500000000 process.spawned      pid 42      comm evil\\x0aline\n");
+}
+
+TEST(TextLine, C1ControlsInACommCannotDriveTheConsole) {
+  // U+009B is CSI to the Linux console: "\u009b2K" would erase the line.
+  const ct_event e{"process.exec",
+                   7,
+                   "\xC2\x9B"
+                   "2K\xC2\x85\xC2\x9D\xE2\x80\xAE\x1b",
+                   0,
+                   nullptr,
+                   0};
+  std::string out;
+  sink::append_text_line(out, e);
+  EXPECT_EQ(out,
+            "     0.000000000 process.exec         pid 7       comm "
+            "\\u{9b}2K\\u{85}\\u{9d}\\u{202e}\\x1b\n");
+}
+
+TEST(JsonLine, C1ControlsInACommAreEscaped) {
+  const ct_event e{"process.exec",
+                   7,
+                   "\xC2\x9B"
+                   "2K\xE2\x80\xA8",
+                   0,
+                   nullptr,
+                   0};
+  std::string out;
+  sink::append_json_line(out, e);
+  EXPECT_EQ(out,
+            "{\"probe_source\":\"process.exec\",\"guest_pid\":7,\"guest_comm\":"
+            "\"\\u009b2K\\u2028\",\"guest_monotonic_ns\":0}\n");
 }
 
 }  // namespace

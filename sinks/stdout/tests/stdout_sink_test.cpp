@@ -1,7 +1,11 @@
 // End to end: the real agent, the scripted probe fixture and this sink.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <regex>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -44,7 +48,8 @@ TEST(StdoutSink, TextFormatWritesOneLinePerEvent) {
       t::eventually([&] { return agent.out().find("process.exited") != std::string::npos; }));
   agent.signal(SIGTERM);
   ASSERT_EQ(agent.wait(std::chrono::seconds(10)), 0);
-  EXPECT_NE(agent.out().find("process.spawned      pid 1       comm w\"eird?\n"), std::string::npos)
+  EXPECT_NE(agent.out().find("process.spawned      pid 1       comm w\"eird\\x0a\n"),
+            std::string::npos)
       << agent.out();
 }
 
@@ -76,6 +81,94 @@ TEST(StdoutSink, ClosedStdoutDoesNotKillTheAgent) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// JSON lines and log lines sharing one output, as with `cellos-telemetry > FILE 2>&1`: every
+// line must be a whole JSON object or a whole log line, and none may be missing.
+void expect_whole_lines(const std::string& text, int total) {
+  std::istringstream in(text);
+  std::string line;
+  const std::regex log_line(R"(cellos-telemetry: (info|warning|error): .*)");
+  const std::regex emitted(R"(cellos-telemetry: info: probes\.scripted\[0\]: emitted a\.b (\d+))");
+  int json = 0, logged = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;  // the pipe probe's newlines (ConsolePipe::full)
+    const auto objects = t::parse_json_lines(line);
+    if (objects.size() == 1 && line.back() == '}') {
+      ++json;
+      EXPECT_EQ(objects[0].at("guest_pid"), std::to_string(json)) << line;
+      continue;
+    }
+    ASSERT_TRUE(std::regex_match(line, log_line)) << "neither JSON nor a log line: " << line;
+    std::smatch m;
+    if (std::regex_match(line, m, emitted)) {
+      EXPECT_EQ(std::stoi(m[1].str()), ++logged);
+    }
+  }
+  EXPECT_EQ(json, total);
+  EXPECT_EQ(logged, total);
+}
+
+std::string logging_config(int total) {
+  return "[agent]\nheartbeat_interval_ms = 0\n[[probes.scripted]]\nevents = ['a.b seq x']\n"
+         "interval_ms = 1\nburst = 10\nlog_each = true\ntotal = " +
+         std::to_string(total) + "\n[[sinks.stdout]]\nformat = \"json\"\n";
+}
+
+TEST(StdoutSink, SharedFileWithStderrKeepsEveryLineWhole) {
+  t::TempDir dir;
+  const std::string path = dir.file("out");
+  // As the shell opens `> FILE 2>&1`: one description, truncated, not appending.
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  constexpr int kTotal = 500;
+  t::ChildProcess agent(t::agent_argv(dir.write("a.toml", logging_config(kTotal)),
+                                      {"--plugin-dir", t::fixture_dir()}),
+                        fd, fd);
+  close(fd);
+  // Both the last JSON line and the last log line are out (if the file is intact, that is).
+  t::eventually([&] {
+    const std::string text = t::read_file(path);
+    return text.find("\"guest_pid\":" + std::to_string(kTotal) + ",") != std::string::npos &&
+           text.find("emitted a.b " + std::to_string(kTotal) + "\n") != std::string::npos;
+  });
+  agent.signal(SIGTERM);
+  ASSERT_EQ(agent.wait(std::chrono::seconds(10)), 0);
+  expect_whole_lines(t::read_file(path), kTotal);
+}
+
+TEST(StdoutSink, SharedPipeWithStderrKeepsEveryLineWholeThroughAStall) {
+  t::TempDir dir;
+  t::ConsolePipe console;
+  constexpr int kTotal = 20000;  // well beyond what the pipe and the agent's buffers hold
+  t::ChildProcess agent(t::agent_argv(dir.write("a.toml", logging_config(kTotal)),
+                                      {"--plugin-dir", t::fixture_dir()}),
+                        console.write_end(), console.write_end());
+  ASSERT_TRUE(t::eventually([&] { return console.full(); }));
+  std::string text;
+  t::eventually([&] {
+    text += console.drain();
+    return text.find("\"guest_pid\":" + std::to_string(kTotal) + ",") != std::string::npos;
+  });
+  agent.signal(SIGTERM);
+  ASSERT_EQ(agent.wait(std::chrono::seconds(10)), 0);
+  console.close_write_ends();
+  text += console.drain();
+  // Lines may be missing here (the stall made the agent drop log lines, and the queue may drop
+  // events with a count), but none may be torn.
+  std::istringstream in(text);
+  std::string line;
+  const std::regex log_line(R"(cellos-telemetry: (info|warning|error): .*)");
+  size_t json = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (t::parse_json_lines(line).size() == 1 && line.back() == '}') {
+      ++json;
+      continue;
+    }
+    ASSERT_TRUE(std::regex_match(line, log_line)) << "torn line: " << line;
+  }
+  EXPECT_GT(json, 0u);
 }
 
 }  // namespace
