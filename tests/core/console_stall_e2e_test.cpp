@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -99,6 +100,37 @@ TEST(ConsoleStall, SigtermExitsWithinTheShutdownTimeoutWithStdoutAndStderrOnOneU
   EXPECT_EQ(*code, 0);
   std::cout << "[ sigterm  ] both std streams on one full, unread pipe: exit " << *code << " after "
             << ms << " ms (shutdown_timeout_ms = 500)\n";
+}
+
+// A pseudo-terminal nobody reads stands in for a stalled serial console: its output buffer
+// fills and a blocking writer waits for ever.
+TEST(ConsoleStall, SigtermExitsWithinTheShutdownTimeoutWithStdoutAndStderrOnAStalledTerminal) {
+  const int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const std::string slave_path = ptsname(master);
+  const int slave = open(slave_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  const int probe = open(slave_path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(slave, 0);
+  ASSERT_GE(probe, 0);
+  t::TempDir dir;
+  t::ChildProcess agent(
+      argv_for(dir.write("a.toml", stalling_config("[[sinks.stdout]]\nformat = \"text\"\n"))),
+      slave, slave);
+  ASSERT_TRUE(t::eventually([&] { return write(probe, "\n", 1) < 0 && errno == EAGAIN; }))
+      << "the agent never filled the terminal";
+  const auto start = std::chrono::steady_clock::now();
+  agent.signal(SIGTERM);
+  const auto code = agent.wait(5s);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  for (int fd : {master, slave, probe}) close(fd);
+  ASSERT_TRUE(code.has_value()) << "SIGTERM did not stop the agent within 5 s";
+  EXPECT_EQ(*code, 0);
+  std::cout << "[ sigterm  ] both std streams on a full, unread terminal: exit " << *code
+            << " after " << ms << " ms (shutdown_timeout_ms = 500)\n";
 }
 
 TEST(ConsoleStall, FramesKeepFlowingWhileTheConsoleIsStalled) {
