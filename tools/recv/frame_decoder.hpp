@@ -14,6 +14,9 @@
 namespace cellos::telemetry::recv {
 
 inline constexpr size_t kMaxBodyBytes = 4096;
+// Keys beyond the five a frame may carry. The agent sends a handful; a 4 KiB body could hold
+// about a thousand tiny ones, which would cost far more per byte than any real frame.
+inline constexpr size_t kMaxExtras = 256;
 
 // A value of a key beyond the five: an unsigned integer (as dropped_count) or text.
 struct ExtraValue {
@@ -47,7 +50,8 @@ FrameSpan next_frame(std::span<const uint8_t> stream);
 // Decodes one body (the bytes after the length prefix). On refusal returns nullopt and sets
 // *error to "<reason>: <detail>", the reason being one of: truncated, not a map, unsupported
 // major version, key order, wrong type, invalid UTF-8, indefinite length, float, tag,
-// non-shortest encoding, out of range, duplicate key, trailing bytes, reserved encoding.
+// non-shortest encoding, out of range, too many extras, duplicate key, trailing bytes,
+// reserved encoding. Linear in the body's size: one pass, duplicate keys found by hashing.
 std::optional<Frame> decode_body(std::span<const uint8_t> body, std::string* error);
 
 // True when s is well-formed UTF-8 (RFC 3629).

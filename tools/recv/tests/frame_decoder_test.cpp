@@ -278,6 +278,59 @@ TEST(FrameDecoder, ExtraKeys) {
   EXPECT_REFUSED(missing.b, "truncated");
 }
 
+// At most kMaxExtras extras: a frame of many tiny extras would otherwise cost far more per byte
+// than a plain one. The bound is checked from the map's header, before any extra is read.
+TEST(FrameDecoder, ExtrasAreBounded) {
+  // The shortest distinct keys: a, b, ..., Z, ba, bb, ...
+  const auto key = [](size_t i) {
+    std::string k;
+    for (size_t n = i; k.empty() || n > 0; n /= 52) {
+      k += "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 52];
+    }
+    return k;
+  };
+  const auto with_extras = [&key](size_t n) {
+    Body b = valid_until("", 5 + n);
+    for (size_t i = 0; i < n; ++i) b.text(key(i)).uint(i % 24);
+    return b;
+  };
+  const Body at_bound = with_extras(recv::kMaxExtras);
+  std::string error;
+  const auto f = recv::decode_body(at_bound.b, &error);
+  ASSERT_TRUE(f.has_value()) << error;
+  EXPECT_EQ(f->extras.size(), recv::kMaxExtras);
+  EXPECT_EQ(f->extras.back().first, key(recv::kMaxExtras - 1));
+
+  const Body over = with_extras(recv::kMaxExtras + 1);
+  EXPECT_EQ(refusal(over.b), "too many extras: the map has " +
+                                 std::to_string(recv::kMaxExtras + 1) + " extras, at most " +
+                                 std::to_string(recv::kMaxExtras) + " are accepted");
+  // 995 extras of one- and two-letter keys fit in 4 KiB: the frame the bound exists for.
+  const Body issue = with_extras(995);
+  ASSERT_LE(issue.b.size(), recv::kMaxBodyBytes);
+  EXPECT_REFUSED(issue.b, "too many extras: the map has 995 extras");
+  // Refused once the version is known, before the extras are read: an unknown major still
+  // comes first, and the rest of the body need not even be there.
+  Body early;
+  early.map(5 + recv::kMaxExtras + 1).text("content_version").uint(0x0101);
+  EXPECT_REFUSED(early.b, "too many extras");
+  Body major;
+  major.map(5 + recv::kMaxExtras + 1).text("content_version").uint(0x0201);
+  EXPECT_REFUSED(major.b, "unsupported major version");
+}
+
+// The duplicate check covers every pair of extras, the last against the first included.
+TEST(FrameDecoder, DuplicateExtrasFoundAnywhereInALongList) {
+  Body b = valid_until("", 5 + recv::kMaxExtras);
+  for (size_t i = 0; i + 1 < recv::kMaxExtras; ++i) b.text("k" + std::to_string(i)).uint(1);
+  b.text("k0").text("again");
+  EXPECT_REFUSED(b.b, "duplicate key: 'k0'");
+  Body wire_key = valid_until("", 5 + recv::kMaxExtras);
+  for (size_t i = 0; i + 1 < recv::kMaxExtras; ++i) wire_key.text("k" + std::to_string(i)).uint(1);
+  wire_key.text("guest_comm").text("x");
+  EXPECT_REFUSED(wire_key.b, "duplicate key: 'guest_comm'");
+}
+
 TEST(FrameDecoder, TrailingBytes) {
   Body b = valid_until("");
   b.raw({0x00});
