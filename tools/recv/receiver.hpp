@@ -1,22 +1,41 @@
 // The host side of the wire: listens, accepts any number of connections, decodes every frame
-// strictly and prints it as a JSON line. One thread, one epoll set, non-blocking sockets.
+// strictly and prints it as a JSON line. One thread, one epoll set, non-blocking sockets and a
+// non-blocking stdout (output.hpp).
 //
 // Frames are read at least once: bytes are peeked, their frames printed and written out, and
 // only then taken off the socket. A receiver killed at any point has consumed nothing it did
 // not print, so the agent (which keeps frames until they are consumed) sends the rest again.
+//
+// Hostile or unlucky surroundings, and what the receiver does about them:
+// - stdout not read: the part of a line that did not fit is kept (its frame is consumed once
+//   the line is complete), every peer with data is parked unread, and the loop waits for
+//   EPOLLOUT while still accepting and serving signals. Frames stay in the sockets meanwhile.
+// - the descriptor limit: the listeners leave the epoll set until a connection closes (or a
+//   second passes), so a full limit never makes the loop spin; new peers wait in the backlog.
+//   One line on stderr when an episode starts, one with its count when it ends.
+// - silent peers: closed after the idle timeout (an agent sends at least a heartbeat every
+//   few seconds), so idle connections cannot hold every descriptor for ever.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "idle_list.hpp"
+#include "output.hpp"
 #include "socket_address.hpp"
 
 namespace cellos::telemetry::recv {
 
 class Receiver {
  public:
+  struct Options {
+    // Connections that receive nothing for this long are closed; 0: never.
+    std::chrono::seconds idle_timeout{30};
+  };
   struct Stats {
     uint64_t frames = 0;       // printed
     uint64_t bytes = 0;        // of printed frames, length prefixes included
@@ -26,7 +45,7 @@ class Receiver {
 
   // JSON lines go to out_fd, diagnostics to err_fd. Blocks SIGINT and SIGTERM for its
   // signalfd (call before starting threads).
-  Receiver(int out_fd, int err_fd);
+  Receiver(int out_fd, int err_fd, Options options);
   ~Receiver();
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
@@ -37,32 +56,64 @@ class Receiver {
   // Serves until SIGINT or SIGTERM. Throws std::runtime_error if stdout cannot be written.
   void run();
   const Stats& stats() const { return stats_; }
+  // After run(): whether stdout was still blocked when the signal came, and whether a line
+  // was left cut short in it (its frame was not consumed, so the agent sends it again).
+  bool output_blocked() const { return output_blocked_; }
+  bool line_cut_short() const { return !pending_.empty(); }
 
  private:
   struct Connection {
     int fd = -1;
     uint64_t id = 0;
     std::string peer;
+    bool parked = false;  // has unread data, waits for stdout to drain
+    uint32_t events = 0;  // what epoll said while it was parked
   };
   struct Listener {
     int fd = -1;
     std::string unix_path;  // removed at exit
     std::string text;
   };
+  // The frame whose line was cut by a short write: consumed once the line is complete.
+  struct CutFrame {
+    int fd = -1;
+    uint64_t id = 0;
+    size_t bytes = 0;
+  };
 
   void accept_all(const Listener& l);
+  void at_fd_limit(const Listener& l, int error);
+  void set_listening(bool on);
   void serve(Connection& c, uint32_t events);
+  void consume(int fd, size_t bytes);
+  bool finish_cut_line();  // true once no line is left cut short
+  void output_writable();
+  void expire_idle();
   void close_connection(int fd, const std::string& why);
-  void write_out(const std::string& s);
   void say(const std::string& line) const;
 
-  int out_fd_, err_fd_;
+  int err_fd_;
+  Output output_;
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   std::vector<Listener> listeners_;
   std::unordered_map<int, Connection> connections_;
   std::vector<uint8_t> buffer_;
   Stats stats_;
+  IdleList idle_;
+
+  // stdout is blocked: pending_ holds what is left of a cut line (maybe nothing, if the
+  // write stopped between lines), and parked_ the connections to serve when it drains.
+  bool output_blocked_ = false;
+  std::string pending_;
+  CutFrame cut_;
+  std::deque<int> parked_;
+
+  // The descriptor limit: listeners out of the epoll set until a connection closes.
+  bool listening_ = true;
+  bool at_limit_ = false;
+  uint64_t limit_failures_ = 0;
+  IdleList::Clock::time_point limit_since_{}, limit_retry_{};
 };
 
 }  // namespace cellos::telemetry::recv
