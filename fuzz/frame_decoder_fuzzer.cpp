@@ -19,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (frame && (!recv::valid_utf8(frame->probe_source) || !recv::valid_utf8(frame->guest_comm))) {
       std::abort();
     }
+    if (frame && frame->extras.size() > recv::kMaxExtras) std::abort();  // the bound holds
     stream = stream.subspan(span.size);
   }
   std::string error;

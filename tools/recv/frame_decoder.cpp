@@ -1,15 +1,61 @@
 #include "frame_decoder.hpp"
 
 #include <array>
+#include <bit>
 #include <cstdio>
 #include <string_view>
-#include <unordered_set>
+#include <vector>
 
 namespace cellos::telemetry::recv {
 namespace {
 
 constexpr std::array<std::string_view, 5> kKeys = {"content_version", "probe_source", "guest_pid",
                                                    "guest_comm", "guest_monotonic_ns"};
+
+// What an item is, for refusals only: built into a string only when a frame is refused, so
+// that reading an extra costs no formatting. Either plain text, "key N" or 'KEY'.
+struct Label {
+  Label(const char* text) : text(text) {}  // NOLINT: implicit, as the literals it replaces
+  static Label key_number(uint64_t n) {
+    Label l("key ");
+    l.number = n;
+    return l;
+  }
+  static Label quoted(std::string_view key) {
+    Label l("");
+    l.text = key;
+    l.quote = true;
+    return l;
+  }
+  std::string str() const {
+    if (quote) return "'" + std::string(text) + "'";
+    return number ? std::string(text) + std::to_string(number) : std::string(text);
+  }
+  std::string_view text;
+  uint64_t number = 0;
+  bool quote = false;
+};
+
+// The keys of a frame with extras, as views into the body, in an open-addressing table twice
+// the size of the map: one hash and nearly always one probe per key, one allocation per frame.
+// (Keys built to collide cost at most kMaxExtras probes each: bounded, like the map.)
+class KeySet {
+ public:
+  explicit KeySet(size_t keys) : slots_(std::bit_ceil(2 * keys)) {}
+  bool insert(std::string_view key) {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = std::hash<std::string_view>{}(key)&mask;; i = (i + 1) & mask) {
+      if (slots_[i].data() == nullptr) {  // empty: a key read from the body is never null
+        slots_[i] = key;
+        return true;
+      }
+      if (slots_[i] == key) return false;
+    }
+  }
+
+ private:
+  std::vector<std::string_view> slots_;
+};
 
 // Refusing a frame unwinds the decoder with its reason.
 struct Refused {
@@ -33,15 +79,15 @@ class Reader {
   };
 
   // One item's initial byte and argument, held to RFC 8949's preferred serialization.
-  Head head(std::string_view what) {
+  Head head(const Label& what) {
     const uint8_t initial = byte(what);
     Head h;
     h.major = initial >> 5;
     const uint8_t info = initial & 0x1F;
-    if (h.major == 6) throw Refused{"tag: " + std::string(what) + " is tagged"};
+    if (h.major == 6) throw Refused{"tag: " + what.str() + " is tagged"};
     if (h.major == 7) {
-      if (info >= 25 && info <= 27) throw Refused{"float: " + std::string(what) + " is a float"};
-      throw Refused{"wrong type: " + std::string(what) + " is a simple value"};
+      if (info >= 25 && info <= 27) throw Refused{"float: " + what.str() + " is a float"};
+      throw Refused{"wrong type: " + what.str() + " is a simple value"};
     }
     if (info < 24) {
       h.argument = info;
@@ -50,45 +96,43 @@ class Reader {
       for (int i = 0; i < n; ++i) h.argument = (h.argument << 8) | byte(what);
       static constexpr uint64_t kSmallest[] = {24, 0x100, 0x10000, 0x100000000ull};
       if (h.argument < kSmallest[info - 24]) {
-        throw Refused{"non-shortest encoding: " + std::string(what) + " (" +
-                      std::to_string(h.argument) + ") uses " + std::to_string(n) +
-                      " argument byte(s)"};
+        throw Refused{"non-shortest encoding: " + what.str() + " (" + std::to_string(h.argument) +
+                      ") uses " + std::to_string(n) + " argument byte(s)"};
       }
     } else if (info == 31) {
-      throw Refused{"indefinite length: " + std::string(what)};
+      throw Refused{"indefinite length: " + what.str()};
     } else {
-      throw Refused{"reserved encoding: " + std::string(what) + " uses additional information " +
+      throw Refused{"reserved encoding: " + what.str() + " uses additional information " +
                     std::to_string(info)};
     }
     return h;
   }
 
-  uint64_t unsigned_int(std::string_view what) {
+  uint64_t unsigned_int(const Label& what) {
     const Head h = head(what);
     if (h.major != 0) {
-      throw Refused{"wrong type: " + std::string(what) + " must be an unsigned integer, not " +
+      throw Refused{"wrong type: " + what.str() + " must be an unsigned integer, not " +
                     major_name(h.major)};
     }
     return h.argument;
   }
 
   // The text an item's head announced, validated, as a view into the body.
-  std::string_view text_after(const Head& h, std::string_view what) {
+  std::string_view text_after(const Head& h, const Label& what) {
     if (h.argument > remaining()) {
-      throw Refused{"truncated: " + std::string(what) + " claims " + std::to_string(h.argument) +
+      throw Refused{"truncated: " + what.str() + " claims " + std::to_string(h.argument) +
                     " bytes, " + std::to_string(remaining()) + " left"};
     }
     const std::string_view s(reinterpret_cast<const char*>(bytes_.data() + pos_), h.argument);
     pos_ += h.argument;
-    if (!valid_utf8(s)) throw Refused{"invalid UTF-8: " + std::string(what)};
+    if (!valid_utf8(s)) throw Refused{"invalid UTF-8: " + what.str()};
     return s;
   }
 
-  std::string_view text(std::string_view what) {
+  std::string_view text(const Label& what) {
     const Head h = head(what);
     if (h.major != 3) {
-      throw Refused{"wrong type: " + std::string(what) + " must be text, not " +
-                    major_name(h.major)};
+      throw Refused{"wrong type: " + what.str() + " must be text, not " + major_name(h.major)};
     }
     return text_after(h, what);
   }
@@ -96,8 +140,8 @@ class Reader {
   size_t remaining() const { return bytes_.size() - pos_; }
 
  private:
-  uint8_t byte(std::string_view what) {
-    if (pos_ >= bytes_.size()) throw Refused{"truncated: body ends inside " + std::string(what)};
+  uint8_t byte(const Label& what) {
+    if (pos_ >= bytes_.size()) throw Refused{"truncated: body ends inside " + what.str()};
     return bytes_[pos_++];
   }
 
@@ -106,10 +150,10 @@ class Reader {
 };
 
 void expect_key(Reader& r, size_t index) {
-  const std::string label = "key " + std::to_string(index + 1);
+  const Label label = Label::key_number(index + 1);
   const std::string_view key = r.text(label);
   if (key != kKeys[index]) {
-    throw Refused{"key order: expected '" + std::string(kKeys[index]) + "' as " + label +
+    throw Refused{"key order: expected '" + std::string(kKeys[index]) + "' as " + label.str() +
                   ", got '" + std::string(key) + "'"};
   }
 }
@@ -158,12 +202,16 @@ Frame decode(std::span<const uint8_t> body) {
   // Every key so far, as views into the body: one hash lookup per extra. (Comparing each
   // extra with all those before it made a 4 KiB frame of ~1000 extras cost 90 times the CPU
   // per byte of a plain frame.)
-  std::unordered_set<std::string_view> keys(kKeys.begin(), kKeys.end(), kKeys.size() + extras);
-  f.extras.reserve(extras);
+  std::optional<KeySet> keys;
+  if (extras > 0) {
+    keys.emplace(map.argument);
+    for (const auto k : kKeys) keys->insert(k);
+    f.extras.reserve(extras);
+  }
   for (uint64_t i = kKeys.size(); i < map.argument; ++i) {
-    const std::string_view key = r.text("key " + std::to_string(i + 1));
-    if (!keys.insert(key).second) throw Refused{"duplicate key: '" + std::string(key) + "'"};
-    const std::string label = "'" + std::string(key) + "'";
+    const std::string_view key = r.text(Label::key_number(i + 1));
+    if (!keys->insert(key)) throw Refused{"duplicate key: '" + std::string(key) + "'"};
+    const Label label = Label::quoted(key);
     const Reader::Head h = r.head(label);
     ExtraValue v;
     if (h.major == 0) {
@@ -172,7 +220,7 @@ Frame decode(std::span<const uint8_t> body) {
       v.is_text = true;
       v.text = r.text_after(h, label);
     } else {
-      throw Refused{"wrong type: " + label + " must be an unsigned integer or text, not " +
+      throw Refused{"wrong type: " + label.str() + " must be an unsigned integer or text, not " +
                     major_name(h.major)};
     }
     f.extras.emplace_back(std::string(key), std::move(v));
