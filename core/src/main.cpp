@@ -57,7 +57,8 @@ const char* const kUsage =
     "                       this user could have changed them (developer builds only)\n"
 #endif
 
-    "  --help               this text, with the options of every plugin found\n"
+    "  --help               this text, with the options of every plugin found (exit 78\n"
+    "                       after listing them if one of them cannot be loaded)\n"
     "  --options-markdown PLUGIN.so  print that plugin's options as a Markdown table (for\n"
     "                       its README)\n"
     "\n"
@@ -140,8 +141,12 @@ std::vector<std::string> resolve_plugin_dirs(const CommandLine& cl, const ct::Ag
   return {CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR};
 }
 
+// A plugin file that cannot be loaded is reported on stderr, the others are still listed, and
+// the exit code is then 78: --help must not hide (or crash on) a broken file that a real run
+// would refuse.
 int print_help(const CommandLine& cl) {
   std::cout << kUsage;
+  int exit_code = kExitOk;
   std::optional<ct::AgentConfig> cfg;
   try {
     cfg = ct::load_config_file(cl.config, "", ct::default_drop_in_dir(cl.config));
@@ -162,11 +167,13 @@ int print_help(const CommandLine& cl) {
                   << (d.summary ? d.summary : "") << "\n"
                   << ct::options_as_text(d);
       } catch (const ct::ConfigError& e) {
-        std::cout << "\n  " << file << ": cannot load: " << e.what() << "\n";
+        std::cout << std::flush;
+        ct::log_line(CT_LOG_ERROR, e.what());
+        exit_code = kExitConfig;
       }
     }
   }
-  return kExitOk;
+  return exit_code;
 }
 
 int print_options_markdown(const std::string& path, bool allow_untrusted) {

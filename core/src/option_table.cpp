@@ -73,17 +73,21 @@ const ct_option_spec kCapacity{
     nullptr,
     nullptr};
 
+const ct_option_spec kSinkCore[] = {kEnabled, kMatch, kCapacity};
+
 std::vector<ct_option_spec> all_options(const ct_plugin& p) {
   std::vector<ct_option_spec> v(p.options, p.options + p.n_options);
-  v.push_back(kEnabled);
-  if (p.kind == CT_KIND_SINK) {
-    v.push_back(kMatch);
-    v.push_back(kCapacity);
-  }
+  const auto core = core_options(p.kind);
+  v.insert(v.end(), core.begin(), core.end());
   return v;
 }
 
 }  // namespace
+
+std::span<const ct_option_spec> core_options(ct_kind kind) {
+  if (kind == CT_KIND_SINK) return kSinkCore;
+  return {&kEnabled, 1};
+}
 
 std::string options_as_text(const ct_plugin& p) {
   std::string out;

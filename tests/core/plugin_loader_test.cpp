@@ -84,6 +84,19 @@ TEST(PluginLoader, DeclaredNameDiffersFromTheFileName) {
                 ": declares the name 'thrower', but its file name says 'misnamed'");
 }
 
+// Libraries are mapped through /proc/self/fd/N, and glibc reuses a loaded object by name: a
+// descriptor number freed by one plugin and reused for the next must not give the first back.
+TEST(PluginLoader, PluginsLoadedOneAfterAnotherAreEachTheirOwn) {
+  for (const char* name : {"scripted", "thrower", "scripted"}) {
+    const auto lib = ct::find_and_load_plugin({t::fixture_dir()}, CT_KIND_PROBE, name);
+    EXPECT_EQ(std::string(lib->descriptor().name), name);
+  }
+  const auto a = ct::find_and_load_plugin({t::fixture_dir()}, CT_KIND_PROBE, "scripted");
+  const auto b = ct::find_and_load_plugin({t::fixture_dir()}, CT_KIND_SINK, "capture");
+  EXPECT_EQ(std::string(a->descriptor().name), "scripted");
+  EXPECT_EQ(std::string(b->descriptor().name), "capture");
+}
+
 TEST(PluginLoader, ListsPluginFilesSorted) {
   const auto files = ct::list_plugin_files(t::fixture_dir());
   ASSERT_FALSE(files.empty());
@@ -118,8 +131,107 @@ class UntrustedPlugin : public ::testing::Test {
     }
     return "";
   }
+  // Replaces the copied file by a symbolic link to target.
+  void make_link(const std::string& target) {
+    std::filesystem::remove(file);
+    std::filesystem::create_symlink(target, file);
+  }
+  // A trusted copy of a fixture at dir/SUB/probe-scripted.so; returns its path.
+  std::string copy_into(const std::string& sub, const std::string& fixture = "probe-scripted.so") {
+    std::filesystem::create_directories(dir + "/" + sub);
+    chmod((dir + "/" + sub).c_str(), 0755);
+    const std::string to = dir + "/" + sub + "/probe-scripted.so";
+    std::filesystem::copy_file(t::fixture_dir() + "/" + fixture, to);
+    chmod(to.c_str(), 0644);
+    return to;
+  }
   std::string dir, file;
 };
+
+// An unprivileged user's uid (nobody), for directories and links they own.
+constexpr uid_t kNobody = 65534;
+
+// --plugin-dir A/B/L/.. with L a link into a directory another user owns: the kernel resolves
+// L first, so the file loaded is the other user's, not A/B's. The check must follow the same
+// path, not a lexically normalised one.
+TEST_F(UntrustedPlugin, DotDotAfterASymlinkIsCheckedWhereTheKernelGoes) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a directory away";
+  copy_into("B");       // root's file, where the text of the path seems to point
+  copy_into("theirs");  // the other user's file, where the kernel goes
+  std::filesystem::create_directory(dir + "/theirs/sub");
+  for (const char* p : {"/theirs", "/theirs/sub", "/theirs/probe-scripted.so"}) {
+    ASSERT_EQ(chown((dir + p).c_str(), kNobody, kNobody), 0) << p;
+  }
+  std::filesystem::create_symlink(dir + "/theirs/sub", dir + "/B/L");
+  try {
+    ct::find_and_load_plugin({dir + "/B/L/.."}, CT_KIND_PROBE, "scripted");
+    FAIL() << "the other user's file was loaded";
+  } catch (const ct::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), dir +
+                                         "/B/L/../probe-scripted.so: untrusted plugin: its "
+                                         "directory " +
+                                         dir +
+                                         "/theirs is owned by uid 65534, neither root nor the "
+                                         "agent's uid 0");
+  }
+}
+
+// What is loaded is what was opened and checked: a link swapped in between changes nothing.
+TEST_F(UntrustedPlugin, SymlinkSwappedAfterTheCheckHasNoEffect) {
+  make_link(copy_into("real"));
+  const std::string other = copy_into("other", "probe-misnamed.so");  // declares 'thrower'
+  struct Unhook {
+    ~Unhook() { ct::set_before_load_hook_for_test({}); }
+  } unhook;
+  ct::set_before_load_hook_for_test([&] {
+    std::filesystem::create_symlink(other, file + ".new");
+    std::filesystem::rename(file + ".new", file);
+  });
+  const auto lib = ct::load_plugin_file(file, CT_KIND_PROBE, "");
+  EXPECT_EQ(std::string(lib->descriptor().name), "scripted");
+}
+
+// In a sticky directory another user may own a link and flip it at will: refused.
+TEST_F(UntrustedPlugin, SymlinkOwnedByAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a link away";
+  chmod(dir.c_str(), 01777);
+  make_link(copy_into("real"));
+  ASSERT_EQ(lchown(file.c_str(), kNobody, kNobody), 0);
+  EXPECT_EQ(error(), file + ": untrusted plugin: the symbolic link " + file +
+                         " is owned by uid 65534, neither root nor the agent's uid 0");
+}
+
+// A root-owned plugin reached through a link is still in the directory the link points into.
+TEST_F(UntrustedPlugin, SymlinkIntoAWorldWritableDirectoryIsRefused) {
+  copy_into("open");
+  chmod((dir + "/open").c_str(), 0777);
+  make_link("open/probe-scripted.so");
+  EXPECT_EQ(error(), file + ": untrusted plugin: its directory " + dir +
+                         "/open is writable by everyone (mode 0777)");
+}
+
+TEST_F(UntrustedPlugin, SymlinkedPluginDirectoryIntoAWorldWritableDirectoryIsRefused) {
+  copy_into("open");
+  chmod((dir + "/open").c_str(), 0777);
+  std::filesystem::create_symlink("open", dir + "/plugins");
+  try {
+    ct::find_and_load_plugin({dir + "/plugins"}, CT_KIND_PROBE, "scripted");
+    FAIL() << "loaded from a world-writable directory";
+  } catch (const ct::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), dir +
+                                         "/plugins/probe-scripted.so: untrusted plugin: its "
+                                         "directory " +
+                                         dir + "/open is writable by everyone (mode 0777)");
+  }
+}
+
+TEST_F(UntrustedPlugin, TrustedSymlinksAreFollowed) {
+  make_link(copy_into("real"));
+  EXPECT_EQ(error(), "");
+  std::filesystem::create_symlink("real", dir + "/plugins");
+  EXPECT_NO_THROW(
+      ct::find_and_load_plugin({dir + "/plugins/../plugins"}, CT_KIND_PROBE, "scripted"));
+}
 
 TEST_F(UntrustedPlugin, OwnedByUsAndNotWritableByOthersLoads) {
   EXPECT_EQ(error(), "");
@@ -131,12 +243,20 @@ TEST_F(UntrustedPlugin, WorldWritableFileIsRefused) {
   EXPECT_NO_THROW(ct::load_plugin_file(file, CT_KIND_PROBE, "scripted", true));
 }
 
-TEST_F(UntrustedPlugin, GroupWritableFileIsRefusedUnlessTheGroupIsRoot) {
+// "Writable by no one else" includes group 0: its members are not the agent's user.
+TEST_F(UntrustedPlugin, GroupWritableFileIsRefusedWhateverTheGroup) {
   chmod(file.c_str(), 0664);
   ASSERT_EQ(chown(file.c_str(), static_cast<uid_t>(-1), 0), 0);
-  EXPECT_EQ(error(), "");
+  EXPECT_EQ(error(), file + ": untrusted plugin: the file is writable by group 0 (mode 0664)");
   ASSERT_EQ(chown(file.c_str(), static_cast<uid_t>(-1), 4242), 0);
   EXPECT_EQ(error(), file + ": untrusted plugin: the file is writable by group 4242 (mode 0664)");
+}
+
+TEST_F(UntrustedPlugin, GroupWritableDirectoryIsRefusedWhateverTheGroup) {
+  chmod(dir.c_str(), 0775);
+  ASSERT_EQ(chown(dir.c_str(), static_cast<uid_t>(-1), 0), 0);
+  EXPECT_EQ(error(), file + ": untrusted plugin: its directory " + dir +
+                         " is writable by group 0 (mode 0775)");
 }
 
 TEST_F(UntrustedPlugin, FileOwnedByAnotherUserIsRefused) {
