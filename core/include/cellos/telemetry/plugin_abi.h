@@ -10,6 +10,16 @@
  *  - Every call into a plugin happens on the agent's single event-loop thread and must not
  *    block. Functions that can fail return 0 on success, or non-zero with a NUL-terminated
  *    message written into err (at most err_size bytes).
+ *  - The agent runs plugins as its own user (root in a guest), so it loads only a file no one
+ *    else can change: a regular file owned by root or the agent's user and writable by neither
+ *    its group (any group, root's included) nor others; every directory on the way to it and
+ *    of its real path up to / owned by root or the agent's user and writable by neither group
+ *    nor others (a sticky directory such as /tmp excepted); every symbolic link followed owned
+ *    by root or the agent's user. It opens the file once and maps that open file, never the
+ *    path again (docs/writing-a-probe.md, section 1).
+ *  - The agent checks every declaration of the descriptor before reading it, and refuses the
+ *    file naming the field (exit 78): all strings present, names and option keys plain
+ *    identifiers ([a-z_][a-z0-9_]*), keys unique and not the core's, defaults valid.
  */
 #ifndef CELLOS_TELEMETRY_PLUGIN_ABI_H
 #define CELLOS_TELEMETRY_PLUGIN_ABI_H
@@ -37,17 +47,20 @@ typedef enum ct_option_type {
 } ct_option_type;
 
 /* One declared option. The agent validates the instance's TOML table against these, fills in
- * defaults, and generates --help and the README options table from them. */
+ * defaults, and generates --help and the README options table from them. The table is an array
+ * of n_options entries and has no terminator: an empty {} entry at its end is an option without
+ * a key, and the plugin is refused. */
 typedef struct ct_option_spec {
-  const char* key;
+  const char* key; /* [a-z_][a-z0-9_]*, unique; not enabled, nor match/queue_capacity for sinks */
   ct_option_type type;
   const char* description;
-  int64_t int_default; /* CT_OPT_INT, and CT_OPT_BOOL as 0/1 */
-  int64_t int_min;     /* CT_OPT_INT: inclusive range */
+  int64_t int_default; /* CT_OPT_INT (within the range), and CT_OPT_BOOL as 0/1 */
+  int64_t int_min;     /* CT_OPT_INT: inclusive range, int_min <= int_max */
   int64_t int_max;
-  const char* string_default;      /* CT_OPT_STRING */
+  const char* string_default;      /* CT_OPT_STRING: required ("" for none), among choices */
   const char* const* choices;      /* CT_OPT_STRING: NULL-terminated allowed values, or NULL */
   const char* const* list_default; /* CT_OPT_STRING_LIST: NULL-terminated, or NULL */
+  /* choices and list_default: at most 256 entries before the NULL. */
 } ct_option_spec;
 
 /* A validated option value, one per declared option, in declaration order. */
