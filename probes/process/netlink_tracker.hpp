@@ -1,12 +1,23 @@
 // Turns the kernel's process events into process.spawned / exec / exited, keeping each
 // process's last known comm in the shared table.
+//
+// Whatever it reads from /proc on behalf of an event must be about the event's process: by
+// the time a lagging probe handles the event, the process may be gone and its pid taken by
+// another. Each read is of /proc/PID/stat, which gives name and start time in one go, and is
+// used only when the start time (start_time.hpp) or, where that cannot tell, the exit records
+// (exit_names.hpp) prove whose it is. Otherwise the event carries what is known without it:
+// the parent's name for a fork, the name at exit for an exec.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "exit_names.hpp"
 #include "proc_event.hpp"
+#include "proc_stat.hpp"
 #include "process_table.hpp"
+#include "start_time.hpp"
 
 namespace cellos::telemetry::process {
 
@@ -14,22 +25,28 @@ class NetlinkTracker {
  public:
   // proc_fd: the open /proc (or a fake tree), for comm and start time of new processes.
   // exit_names: names recorded at exit, for processes /proc no longer shows; may be null.
-  NetlinkTracker(int proc_fd, ProcessTable& table, Reporter& out, ExitNames* exit_names = nullptr)
-      : proc_fd_(proc_fd), table_(table), out_(out), exit_names_(exit_names) {}
+  // clock: converts event timestamps to start-time ticks (a fixed one in tests).
+  NetlinkTracker(int proc_fd, ProcessTable& table, Reporter& out, ExitNames* exit_names = nullptr,
+                 StartClock clock = StartClock::system())
+      : proc_fd_(proc_fd), table_(table), out_(out), exit_names_(exit_names), clock_(clock) {}
 
   void handle(const ProcEvent& e);
 
  private:
-  void on_fork(uint32_t parent_tgid, uint32_t child);
-  void on_exec(uint32_t tgid);
+  void on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when);
+  void on_exec(uint32_t tgid, uint64_t when);
   void on_comm(uint32_t tgid, std::string_view comm);
-  void on_exit(uint32_t tgid);
+  void on_exit(uint32_t tgid, uint64_t when);
   std::optional<std::string> name_at_exit(uint32_t pid);
+  // /proc/PID/stat, if it is proven to be about the process an event at `when` (CLOCK_MONOTONIC
+  // ns) is about; recorded: that process's start time if known (0 if not).
+  std::optional<ProcessStat> read_stat_of(uint32_t pid, uint64_t recorded, uint64_t when);
 
   int proc_fd_;
   ProcessTable& table_;
   Reporter& out_;
   ExitNames* exit_names_;
+  StartClock clock_;
 };
 
 }  // namespace cellos::telemetry::process

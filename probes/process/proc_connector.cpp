@@ -53,6 +53,7 @@ Decoded decode(const char* data, size_t len) {
   std::memcpy(&ev, cn + sizeof(cn_msg), std::min<size_t>({payload, msg.len, sizeof ev}));
   d.ok = true;
   ProcEvent& e = d.event;
+  e.timestamp_ns = ev.timestamp_ns;
   switch (ev.what) {
     case proc_event::PROC_EVENT_NONE:
       d.ack = true;

@@ -10,10 +10,11 @@ namespace cellos::telemetry::process {
 struct ProcEvent {
   enum class Kind { kFork, kExec, kComm, kExit, kOther };
   Kind kind = Kind::kOther;
-  uint32_t pid = 0;          // fork: the child's; others: the task's
-  uint32_t tgid = 0;         // fork: the child's thread group; a new process has pid == tgid
-  uint32_t parent_tgid = 0;  // fork only
-  char comm[16] = {};        // comm events only; NUL-padded by the kernel
+  uint32_t pid = 0;           // fork: the child's; others: the task's
+  uint32_t tgid = 0;          // fork: the child's thread group; a new process has pid == tgid
+  uint32_t parent_tgid = 0;   // fork only
+  char comm[16] = {};         // comm events only; NUL-padded by the kernel
+  uint64_t timestamp_ns = 0;  // when the kernel sent it (CLOCK_MONOTONIC)
 
   std::string_view comm_view() const;
 };

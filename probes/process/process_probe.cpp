@@ -25,8 +25,6 @@ namespace cp = cellos::telemetry::process;
 
 // One wake-up handles at most this many kernel events before the loop serves sinks again.
 constexpr size_t kMaxEventsPerWake = 4096;
-// Taskstats records read per refresh: one recvmmsg's worth.
-constexpr size_t kExitsPerRefresh = 16;
 
 uint64_t monotonic_ns() {
   timespec ts{};
@@ -70,13 +68,16 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     // EPOLLERR here only means a pending ENOBUFS, which the drain reads and accounts for.
     const auto d = connector_->drain(
         [this](const cp::ProcEvent& e) { tracker_->handle(e); },
-        [this](std::span<const cp::ProcEvent> batch) { keep_exit_records_short(batch); },
+        [this](std::span<const cp::ProcEvent> batch) { read_exit_records(batch); },
         kMaxEventsPerWake);
     if (d.overflowed) loss_pending_ = true;
     // The sweep waits until the queue is empty: events still queued would otherwise be
     // applied on top of a newer picture of /proc.
     if (loss_pending_ && d.emptied) recover_from_loss();
+    // Every event queued before exit records were lost has now been handled.
+    if (exit_names_ && d.emptied) exit_names_->settle();
     warn_if_untracked();
+    warn_about_exit_records();
   }
 
  private:
@@ -152,17 +153,37 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     sweep(true);
   }
 
-  // Every task exit queues a taskstats record. Reading them every kExitsPerRefresh exits keeps
-  // that queue short, so the record a late exec needs is never dropped for want of room.
-  void keep_exit_records_short(std::span<const cp::ProcEvent> batch) {
+  // Every task exit queues a taskstats record before its connector event. Reading them before
+  // each batch that holds exits keeps that queue short (so no record is dropped for want of
+  // room) and has each record held by the time its exit is handled, in one read per batch.
+  void read_exit_records(std::span<const cp::ProcEvent> batch) {
     if (!exit_names_) return;
     for (const cp::ProcEvent& e : batch) {
-      exits_since_refresh_ += e.kind == cp::ProcEvent::Kind::kExit ? 1 : 0;
+      if (e.kind == cp::ProcEvent::Kind::kExit) {
+        exit_names_->refresh();
+        return;
+      }
     }
-    if (exits_since_refresh_ >= kExitsPerRefresh) {
-      exit_names_->refresh();
-      exits_since_refresh_ = 0;
-    }
+  }
+
+  // Each kind of trouble with exit records, on its 1st, 2nd, 4th... occurrence.
+  void warn_about_exit_records() {
+    if (!exit_names_) return;
+    const auto warn = [this](uint64_t now, uint64_t& seen, uint64_t& warnings,
+                             const std::string& what) {
+      if (now == seen) return;
+      seen = now;
+      if (worth_warning(++warnings)) host_.warn(what + " (" + std::to_string(now) + " so far)");
+    };
+    warn(exit_names_->losses(), exit_losses_seen_, exit_loss_warnings_,
+         "taskstats exit records lost to a full receive queue: until the probe catches up, an "
+         "exec handled after its process is gone carries the name from before the exec");
+    warn(exit_names_->truncated(), truncated_seen_, truncated_warnings_,
+         "taskstats exit records larger than the " +
+             std::to_string(cp::TaskstatsExits::kSlotBytes) +
+             "-byte receive slot (a newer kernel's record layout) were dropped");
+    warn(exit_names_->evicted(), evicted_seen_, evicted_warnings_,
+         "taskstats exit records dropped from a full store before their exits were handled");
   }
 
   void warn_if_untracked() {
@@ -194,7 +215,9 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   std::unique_ptr<cp::TaskstatsExits> exit_names_;
   std::unique_ptr<cp::NetlinkTracker> tracker_;
   std::string comm_buf_;
-  size_t exits_since_refresh_ = 0;
+  uint64_t exit_losses_seen_ = 0, exit_loss_warnings_ = 0;
+  uint64_t truncated_seen_ = 0, truncated_warnings_ = 0;
+  uint64_t evicted_seen_ = 0, evicted_warnings_ = 0;
   bool loss_pending_ = false;
   uint64_t overflows_ = 0;
   uint64_t failed_sweeps_ = 0;

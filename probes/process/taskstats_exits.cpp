@@ -1,8 +1,5 @@
 #include "taskstats_exits.hpp"
 
-#include <linux/genetlink.h>
-#include <linux/netlink.h>
-#include <linux/taskstats.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -76,7 +73,19 @@ std::optional<TaskExit> decode_task_exit(const char* data, size_t len) {
   return out;
 }
 
-TaskstatsExits::TaskstatsExits(size_t receive_buffer_bytes) : cpumask_(possible_cpus()) {
+namespace {
+
+// Every held record stands for an exit event still queued in the connector, whose receive
+// buffer (the same size as this one's) holds one per ~800 bytes; a quarter of that is room
+// to spare, and never fewer than 1,024.
+size_t record_capacity(size_t receive_buffer_bytes) {
+  return std::max<size_t>(1024, receive_buffer_bytes / 256);
+}
+
+}  // namespace
+
+TaskstatsExits::TaskstatsExits(size_t receive_buffer_bytes)
+    : cpumask_(possible_cpus()), records_(record_capacity(receive_buffer_bytes)) {
   fd_.reset(socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_GENERIC));
   if (!fd_) fail(errno, "socket(AF_NETLINK, NETLINK_GENERIC)");
   const int half = static_cast<int>(std::min<size_t>(receive_buffer_bytes / 2, INT32_MAX));
@@ -185,15 +194,6 @@ int TaskstatsExits::await_reply(char* buf, size_t size) {
   return -EAGAIN;
 }
 
-void TaskstatsExits::remember(const TaskExit& e) {
-  Record& r = ring_[next_];
-  r.pid = e.pid;
-  std::memset(r.comm, 0, sizeof r.comm);
-  std::memcpy(r.comm, e.comm.data(), std::min(e.comm.size(), sizeof r.comm - 1));
-  next_ = (next_ + 1) % kRing;
-  size_ = std::min(size_ + 1, kRing);
-}
-
 void TaskstatsExits::refresh() {
   while (true) {
     for (auto& h : headers_) h.msg_hdr.msg_flags = 0;
@@ -201,17 +201,23 @@ void TaskstatsExits::refresh() {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == ENOBUFS) {
-        // Records were dropped: an older one could now stand in for a lost newer one.
+        // Records were dropped: a later holder's record could now stand in for a lost one,
+        // and a pid's missing record no longer proves it has not exited.
         clear();
+        lost_ = true;
+        ++losses_;
         continue;
       }
       return;
     }
     for (int i = 0; i < n; ++i) {
-      if (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+      if (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) {
+        ++truncated_;  // a kernel whose records outgrew the slot: counted, warned about
+        continue;
+      }
       const auto e =
           decode_task_exit(reinterpret_cast<const char*>(slots_[i].data()), headers_[i].msg_len);
-      if (e) remember(*e);
+      if (e) records_.add(e->pid, e->comm);
     }
     if (static_cast<size_t>(n) < kBatch) return;
   }
@@ -219,11 +225,19 @@ void TaskstatsExits::refresh() {
 
 std::optional<std::string> TaskstatsExits::name_at_exit(uint32_t pid) {
   refresh();
-  for (size_t i = 1; i <= size_; ++i) {
-    const Record& r = ring_[(next_ + kRing - i) % kRing];
-    if (r.pid == pid) return std::string(r.comm, strnlen(r.comm, sizeof r.comm));
-  }
-  return std::nullopt;
+  if (lost_) return std::nullopt;
+  return records_.oldest(pid);
+}
+
+bool TaskstatsExits::exit_pending(uint32_t pid) {
+  refresh();
+  return lost_ || records_.holds(pid);
+}
+
+void TaskstatsExits::exit_handled(uint32_t pid) {
+  // The record was queued before the exit event was, so if it is not held yet it is queued.
+  if (!records_.holds(pid)) refresh();
+  records_.release(pid);
 }
 
 }  // namespace cellos::telemetry::process

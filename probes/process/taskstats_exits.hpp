@@ -5,9 +5,13 @@
 // when it handles the event. A process that lives a millisecond can be gone and reaped by then,
 // and /proc has nothing left to say. Its taskstats record does: the kernel sends it from
 // do_exit() before the connector's exit event, with ac_comm set, so by the time a read of
-// /proc fails, the record is already queued here.
+// /proc fails, the record is already queued here. For the same reason a record held for a pid
+// whose exit event is still unhandled says that /proc/PID may show a later holder by now.
 #pragma once
 
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/taskstats.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -16,6 +20,7 @@
 #include <string>
 
 #include "exit_names.hpp"
+#include "exit_records.hpp"
 #include "unique_fd.hpp"
 
 namespace cellos::telemetry::process {
@@ -28,46 +33,66 @@ struct TaskExit {
 // Decodes one TASKSTATS_CMD_NEW datagram; nullopt for anything else.
 std::optional<TaskExit> decode_task_exit(const char* data, size_t len);
 
+// The largest datagram the kernel sends for one exit, given its struct taskstats size: the
+// genetlink header, then, when the last thread of a multi-threaded group exits, both
+// TASKSTATS_TYPE_AGGR_PID and TASKSTATS_TYPE_AGGR_TGID, each nesting the id and the struct.
+constexpr size_t taskstats_record_bytes(size_t stats_bytes) {
+  const size_t aggregate =
+      NLA_HDRLEN + NLA_ALIGN(NLA_HDRLEN + sizeof(uint32_t)) + NLA_ALIGN(NLA_HDRLEN + stats_bytes);
+  return NLMSG_LENGTH(GENL_HDRLEN) + 2 * aggregate;
+}
+
 class TaskstatsExits final : public ExitNames {
  public:
+  // A receive slot: the largest record with room for a kernel whose struct taskstats has grown
+  // to twice the size these headers know (version 13 here is 416 bytes; Linux 6.18's is 560,
+  // which makes its largest record 1,172 bytes), rounded up to a KiB. A record that still does
+  // not fit is counted (truncated()), never taken for a shorter one.
+  static constexpr size_t kSlotBytes =
+      (taskstats_record_bytes(2 * sizeof(taskstats)) + 1023) / 1024 * 1024;
+
   // Resolves the family and registers for exits on every possible CPU. Throws
   // std::system_error saying which step failed (no CONFIG_TASKSTATS, no CAP_NET_ADMIN...).
+  // receive_buffer_bytes also bounds the records held (see exit_records.hpp).
   explicit TaskstatsExits(size_t receive_buffer_bytes);
   ~TaskstatsExits() override;  // deregisters
   TaskstatsExits(const TaskstatsExits&) = delete;
   TaskstatsExits& operator=(const TaskstatsExits&) = delete;
 
-  // Reads every queued record into the ring, without blocking. The probe calls it every few
-  // exits so the queue stays short and the newest records are the ones kept.
+  // Reads every queued record, without blocking. The probe calls it before handling connector
+  // events that include exits, so the queue stays short and each record is held by the time
+  // its exit event is handled.
   void refresh();
-  // Reads what is queued first, then searches newest to oldest: the record of the exit asked
-  // about is queued by the time anyone asks, and it shadows older ones for the same pid.
+  // Reads what is queued first: the record of an exit /proc can no longer show is queued by
+  // then. nullopt while records may have been lost (see settle()).
   std::optional<std::string> name_at_exit(uint32_t pid) override;
+  bool exit_pending(uint32_t pid) override;
+  void exit_handled(uint32_t pid) override;
   // Records of exits whose events were lost could mislead; a resync starts over.
-  void clear() { size_ = 0; }
+  void clear() { records_.clear(); }
+  // Every connector event queued before records were lost has been handled (the connector's
+  // queue was read to empty since): what is held from now on can be trusted again.
+  void settle() { lost_ = false; }
+
+  // For the probe's warnings: records lost to a full queue (ENOBUFS, at least one each time),
+  // cut short by the slot, or dropped unreleased from a full store.
+  uint64_t losses() const { return losses_; }
+  uint64_t truncated() const { return truncated_; }
+  uint64_t evicted() const { return records_.evicted(); }
 
  private:
   static constexpr size_t kBatch = 16;
-  static constexpr size_t kSlotBytes = 1024;  // a record is about 600 bytes
-  // How far back names are kept: the backlog of events between an exit and the handling of
-  // that process's exec event, with room to spare. A fixed ring: no allocation per exit.
-  static constexpr size_t kRing = 1024;
-
-  struct Record {
-    uint32_t pid;
-    char comm[16];
-  };
 
   bool request(uint16_t type, uint8_t cmd, uint16_t attr, const void* data, size_t len);
   int await_reply(char* buf, size_t size);
-  void remember(const TaskExit& e);
 
   UniqueFd fd_;
   uint16_t family_ = 0;
   std::string cpumask_;
-  std::array<Record, kRing> ring_{};
-  size_t next_ = 0;  // where the next record goes
-  size_t size_ = 0;  // how many of ring_ hold records
+  ExitRecords records_;
+  bool lost_ = false;
+  uint64_t losses_ = 0;
+  uint64_t truncated_ = 0;
   std::array<std::array<uint64_t, kSlotBytes / 8>, kBatch> slots_{};
   std::array<mmsghdr, kBatch> headers_{};
   std::array<iovec, kBatch> iovs_{};

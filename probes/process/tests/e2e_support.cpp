@@ -1,11 +1,17 @@
 #include "e2e_support.hpp"
 
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 namespace cellos::telemetry::process::testing {
@@ -77,6 +83,48 @@ pid_t run_true() {
     _exit(127);
   }
   return pid;
+}
+
+pid_t spawn_with_comm_at_pid(const std::string& comm, pid_t pid, const std::string& go_file) {
+  char saved[32] = {};
+  prctl(PR_GET_NAME, saved);
+  prctl(PR_SET_NAME, comm.c_str());
+  pid_t want = pid;
+  clone_args args{};
+  args.exit_signal = SIGCHLD;
+  args.set_tid = reinterpret_cast<uintptr_t>(&want);
+  args.set_tid_size = 1;
+  const long child = syscall(SYS_clone3, &args, sizeof args);
+  if (child == 0) {
+    // A raw clone: only async-signal-safe calls from here on.
+    for (int i = 0; i < 12000 && access(go_file.c_str(), F_OK) != 0; ++i) usleep(5000);
+    _exit(0);
+  }
+  const int err = errno;
+  prctl(PR_SET_NAME, saved);
+  errno = err;
+  return static_cast<pid_t>(child);
+}
+
+namespace {
+
+// The state letter of /proc/PID/stat (field 3, after the last ')').
+char process_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
+}
+
+}  // namespace
+
+void freeze(const Agent& agent) {
+  agent.process().signal(SIGSTOP);
+  t::eventually([&] { return process_state(agent.pid()) == 'T'; }, 30s);
+}
+
+void thaw(const Agent& agent) {
+  agent.process().signal(SIGCONT);
 }
 
 bool wait_until_observing(const Agent& agent, bool polling) {

@@ -30,7 +30,7 @@ class Agent {
   // Waits (generously) until find() succeeds.
   bool await(const std::string& source, pid_t pid, const std::string& comm = "") const;
 
-  t::ChildProcess& process() { return *child_; }
+  t::ChildProcess& process() const { return *child_; }
   pid_t pid() const { return child_->pid(); }
   std::string err() const { return child_->err(); }
   const t::TempDir& dir() const { return dir_; }
@@ -49,6 +49,16 @@ pid_t spawn_with_comm(const std::string& comm, const std::string& go_file = "");
 
 // fork + exec /bin/true; the pid, to be reaped with t::wait_pid.
 pid_t run_true();
+
+// Like spawn_with_comm, but the child gets exactly `pid` (clone3 with set_tid: root only), so
+// a test can hand a dead process's pid to a new one without touching the kernel's pid counter.
+// -1 with errno set when the kernel refuses (EEXIST: the pid is taken; EPERM: not root).
+pid_t spawn_with_comm_at_pid(const std::string& comm, pid_t pid, const std::string& go_file);
+
+// SIGSTOP, then waits until the kernel shows the agent stopped, so that from here on every
+// event queues up unhandled. thaw() lets it go.
+void freeze(const Agent& agent);
+void thaw(const Agent& agent);
 
 // Blocks until a process started now is reported: the agent's probe is observing.
 bool wait_until_observing(const Agent& agent, bool polling);

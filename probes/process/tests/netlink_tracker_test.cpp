@@ -4,8 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <vector>
 
 #include "fake_proc.hpp"
 #include "procfs_walker.hpp"
@@ -21,8 +26,15 @@ using V = std::vector<Reported>;
 
 namespace {
 
-ProcEvent fork_event(uint32_t parent, uint32_t pid, uint32_t tgid) {
+// The tests' clock: a start-time tick is a nanosecond of the event's timestamp. Events happen
+// at kLate unless a test says otherwise, after every start time the fake /proc shows, so a read
+// is provably about the event's process unless the test arranges otherwise.
+const cp::StartClock kClock(0, 1);
+constexpr uint64_t kLate = 1000000;
+
+ProcEvent fork_event(uint32_t parent, uint32_t pid, uint32_t tgid, uint64_t when = kLate) {
   ProcEvent e;
+  e.timestamp_ns = when;
   e.kind = ProcEvent::Kind::kFork;
   e.parent_tgid = parent;
   e.pid = pid;
@@ -30,8 +42,9 @@ ProcEvent fork_event(uint32_t parent, uint32_t pid, uint32_t tgid) {
   return e;
 }
 
-ProcEvent event(ProcEvent::Kind kind, uint32_t pid, uint32_t tgid) {
+ProcEvent event(ProcEvent::Kind kind, uint32_t pid, uint32_t tgid, uint64_t when = kLate) {
   ProcEvent e;
+  e.timestamp_ns = when;
   e.kind = kind;
   e.pid = pid;
   e.tgid = tgid;
@@ -57,7 +70,7 @@ class ProcessTracker : public ::testing::Test {
   cp::ProcessTable table{1024};
   cp::ProcfsWalker walker{proc.root(), table};
   Recorder out;
-  cp::NetlinkTracker tracker{walker.root_fd(), table, out};
+  cp::NetlinkTracker tracker{walker.root_fd(), table, out, nullptr, kClock};
 };
 
 }  // namespace
@@ -65,7 +78,7 @@ class ProcessTracker : public ::testing::Test {
 TEST_F(ProcessTracker, ForkExecExitOfAShortLivedProcess) {
   proc.add(200, "bash", 20);  // a fork carries its parent's name until exec
   handle(fork_event(100, 200, 200));
-  proc.write("200/comm", "true\n");
+  proc.add(200, "true", 20);  // exec renames it: stat and comm alike
   handle(event(ProcEvent::Kind::kExec, 200, 200));
   proc.remove(200);
   handle(event(ProcEvent::Kind::kExit, 200, 200));
@@ -133,7 +146,7 @@ TEST(ProcessTrackerLimits, FullTableStillReportsAndTheExitShowsTheZombiesName) {
   cp::ProcessTable table(1);
   cp::ProcfsWalker walker(proc.root(), table);
   Recorder out;
-  cp::NetlinkTracker tracker(walker.root_fd(), table, out);
+  cp::NetlinkTracker tracker(walker.root_fd(), table, out, nullptr, kClock);
   proc.add(1, "init", 1);
   walker.sweep(out, false);
   proc.add(50, "extra", 5);
@@ -148,23 +161,34 @@ TEST(ProcessTrackerLimits, ExitOfAnUnknownPidIsIgnoredWhileNothingWasUntracked) 
   cp::ProcessTable table(16);
   cp::ProcfsWalker walker(proc.root(), table);
   Recorder out;
-  cp::NetlinkTracker tracker(walker.root_fd(), table, out);
+  cp::NetlinkTracker tracker(walker.root_fd(), table, out, nullptr, kClock);
   tracker.handle(event(ProcEvent::Kind::kExit, 77, 77));
   EXPECT_EQ(out.take(), V{});
 }
 
 namespace {
 
-// The kernel's exit records, as far as the test has "sent" them.
+// The kernel's exit records, as far as the test has "sent" them: pid -> names, oldest first.
 class FakeExitNames : public cp::ExitNames {
  public:
   std::optional<std::string> name_at_exit(uint32_t pid) override {
     ++asked;
     const auto it = names.find(pid);
-    return it == names.end() ? std::nullopt : std::optional<std::string>(it->second);
+    return it == names.end() || it->second.empty() ? std::nullopt
+                                                   : std::optional<std::string>(it->second[0]);
   }
-  std::map<uint32_t, std::string> names;
+  bool exit_pending(uint32_t pid) override {
+    ++pending_asked;
+    const auto it = names.find(pid);
+    return it != names.end() && !it->second.empty();
+  }
+  void exit_handled(uint32_t pid) override {
+    const auto it = names.find(pid);
+    if (it != names.end() && !it->second.empty()) it->second.erase(it->second.begin());
+  }
+  std::map<uint32_t, std::vector<std::string>> names;
   int asked = 0;
+  int pending_asked = 0;
 };
 
 class ProcessTrackerWithExitNames : public ::testing::Test {
@@ -178,7 +202,7 @@ class ProcessTrackerWithExitNames : public ::testing::Test {
   cp::ProcfsWalker walker{proc.root(), table};
   Recorder out;
   FakeExitNames names;
-  cp::NetlinkTracker tracker{walker.root_fd(), table, out, &names};
+  cp::NetlinkTracker tracker{walker.root_fd(), table, out, &names, kClock};
 };
 
 }  // namespace
@@ -188,7 +212,7 @@ TEST_F(ProcessTrackerWithExitNames, ExecHandledAfterTheProcessWasReapedTakesTheN
   tracker.handle(fork_event(100, 200, 200));
   // /bin/true ran and was reaped before its exec event was handled: /proc has nothing left.
   proc.remove(200);
-  names.names[200] = "true";
+  names.names[200] = {"true"};
   tracker.handle(event(ProcEvent::Kind::kExec, 200, 200));
   tracker.handle(event(ProcEvent::Kind::kExit, 200, 200));
   EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"},
@@ -200,7 +224,7 @@ TEST_F(ProcessTrackerWithExitNames, ExecHandledAfterTheProcessWasReapedTakesTheN
 TEST_F(ProcessTrackerWithExitNames, ExecReadInTimeNeverAsks) {
   proc.add(200, "bash", 20);
   tracker.handle(fork_event(100, 200, 200));
-  proc.write("200/comm", "true\n");
+  proc.add(200, "true", 20);  // exec renames it: stat and comm alike
   tracker.handle(event(ProcEvent::Kind::kExec, 200, 200));
   tracker.handle(event(ProcEvent::Kind::kExit, 200, 200));
   EXPECT_EQ(out.take().back(), (Reported{Change::kExited, 200, "true"}));
@@ -213,4 +237,86 @@ TEST_F(ProcessTrackerWithExitNames, WithoutARecordTheExecKeepsTheNameBeforeExec)
   proc.remove(200);
   tracker.handle(event(ProcEvent::Kind::kExec, 200, 200));
   EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"}, {Change::kExec, 200, "bash"}}));
+}
+
+// Pid reuse while the probe lags: /bin/true (pid 200, forked at 50) exec'd, exited and was
+// reaped, and "reuser" took pid 200 (started at 60), all before the probe handled a thing.
+TEST_F(ProcessTrackerWithExitNames, ReusedPidNeverLendsTheNewProcessesNameToTheOldOne) {
+  proc.add(200, "reuser", 60);
+  names.names[200] = {"true"};
+  tracker.handle(fork_event(100, 200, 200, 50));
+  tracker.handle(event(ProcEvent::Kind::kExec, 200, 200, 55));
+  tracker.handle(event(ProcEvent::Kind::kExit, 200, 200, 58));
+  tracker.handle(fork_event(100, 200, 200, 60));
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"},  // the parent's: what is known
+                           {Change::kExec, 200, "true"},
+                           {Change::kExited, 200, "true"},
+                           {Change::kSpawned, 200, "reuser"}}));
+  EXPECT_EQ(table.find(200)->start_time, 60u);
+}
+
+// The same within one clock tick: the start time cannot tell, the held exit record can.
+TEST_F(ProcessTrackerWithExitNames, SameTickReadIsNotUsedWhileThePidsExitIsPending) {
+  proc.add(200, "reuser", 50);
+  names.names[200] = {"true"};
+  tracker.handle(fork_event(100, 200, 200, 50));
+  tracker.handle(event(ProcEvent::Kind::kExec, 200, 200, 50));
+  tracker.handle(event(ProcEvent::Kind::kExit, 200, 200, 50));
+  tracker.handle(fork_event(100, 200, 200, 50));
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"},
+                           {Change::kExec, 200, "true"},
+                           {Change::kExited, 200, "true"},
+                           {Change::kSpawned, 200, "reuser"}}));
+}
+
+// Handled in time, in the fork's own tick: no exit pending, so the read is the process's own.
+TEST_F(ProcessTrackerWithExitNames, SameTickReadIsUsedWhenNoExitIsPending) {
+  proc.add(200, "bash", 70);
+  tracker.handle(fork_event(100, 200, 200, 70));
+  proc.add(200, "true", 70);
+  tracker.handle(event(ProcEvent::Kind::kExec, 200, 200, 70));
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"}, {Change::kExec, 200, "true"}}));
+  EXPECT_EQ(names.pending_asked, 2);
+  EXPECT_EQ(names.asked, 0);
+}
+
+// Known since its fork (start 20), the process exec'd; /proc now shows another start time.
+TEST_F(ProcessTrackerWithExitNames, ExecReadWithAnotherStartTimeThanTheForksIsNotUsed) {
+  proc.add(200, "bash", 20);
+  tracker.handle(fork_event(100, 200, 200));
+  proc.recreate(200, "reuser", 30);
+  names.names[200] = {"true"};
+  tracker.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"}, {Change::kExec, 200, "true"}}));
+}
+
+TEST_F(ProcessTrackerWithExitNames, EveryExitReleasesItsRecordThreadsToo) {
+  names.names[101] = {"worker"};
+  tracker.handle(event(ProcEvent::Kind::kExit, 101, 100));
+  EXPECT_TRUE(names.names[101].empty());
+  EXPECT_EQ(out.take(), V{});
+}
+
+TEST(ProcessStartTime, JudgesAReadByItsStartTick) {
+  using cp::Identity;
+  EXPECT_EQ(cp::judge_start(9, 0, 10), Identity::kSame);    // started before the event's tick
+  EXPECT_EQ(cp::judge_start(11, 0, 10), Identity::kOther);  // after the event happened
+  EXPECT_EQ(cp::judge_start(10, 0, 10), Identity::kUnproven);
+  EXPECT_EQ(cp::judge_start(9, 8, 10), Identity::kOther);  // not the start learnt at fork
+  EXPECT_EQ(cp::judge_start(8, 8, 10), Identity::kSame);
+  EXPECT_EQ(cp::judge_start(10, 10, 10), Identity::kUnproven);
+}
+
+TEST(ProcessStartTime, ConvertsEventTimesToStartTicks) {
+  EXPECT_EQ(cp::StartClock(5000000, 10000000).tick_of(25000000), 3u);
+  // The real clocks: a process started now has a start tick at most the tick of now.
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const uint64_t mono =
+      static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+  std::ifstream in("/proc/self/stat");
+  const std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto f = cp::parse_stat(line);
+  ASSERT_TRUE(f);
+  EXPECT_LE(f->start_time, cp::StartClock::system().tick_of(mono));
 }

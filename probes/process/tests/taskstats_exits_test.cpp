@@ -42,6 +42,38 @@ TEST(ProcessTaskstats, RecordsReadEarlierAreStillFound) {
   EXPECT_EQ(exits.name_at_exit(static_cast<uint32_t>(a)), "ct-ts-first");
 }
 
+TEST(ProcessTaskstats, NamesAMultiThreadedProcessByTheRecordOfItsLastThread) {
+  cp::TaskstatsExits exits(1 << 20);
+  // Its leader exits last, so the leader's record is the one carrying the whole group's
+  // statistics too: the largest datagram the kernel sends.
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(CT_THREADS_HELPER, "ct-threads", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_EQ(t::wait_pid(pid), 0);
+  EXPECT_EQ(exits.name_at_exit(static_cast<uint32_t>(pid)), "ct-threads");
+  EXPECT_EQ(exits.truncated(), 0u);
+}
+
+TEST(ProcessTaskstats, SlotHoldsTheLargestRecordWithRoomForNewerKernels) {
+  // The layout these headers know, and the 1,172 bytes Linux 6.18 sends (a struct taskstats
+  // of 560 bytes).
+  EXPECT_GE(cp::TaskstatsExits::kSlotBytes, cp::taskstats_record_bytes(sizeof(taskstats)));
+  EXPECT_EQ(cp::taskstats_record_bytes(560), 1172u);
+  EXPECT_GE(cp::TaskstatsExits::kSlotBytes, 1172u);
+}
+
+TEST(ProcessTaskstats, ExitPendingUntilTheExitIsHandled) {
+  cp::TaskstatsExits exits(1 << 20);
+  const pid_t pid = t::spawn_named("ct-ts-pending");
+  ASSERT_EQ(t::wait_pid(pid), 0);
+  EXPECT_TRUE(exits.exit_pending(static_cast<uint32_t>(pid)));
+  exits.exit_handled(static_cast<uint32_t>(pid));
+  EXPECT_FALSE(exits.exit_pending(static_cast<uint32_t>(pid)));
+  EXPECT_EQ(exits.name_at_exit(static_cast<uint32_t>(pid)), std::nullopt);
+}
+
 TEST(ProcessTaskstats, DecodeIgnoresWhatIsNotAnExitRecord) {
   EXPECT_FALSE(cp::decode_task_exit("", 0));
   const char junk[64] = {};
