@@ -71,8 +71,12 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
   if (st) {
     e.comm = std::move(st->comm);
     e.start_time = st->start_time;
-  } else if (const ProcessEntry* parent = table_.find(parent_tgid)) {
-    e.comm = parent->comm;  // gone (or not provably it): a fork copies its parent's name
+  } else {
+    // Gone, or /proc shows another holder of the pid: whatever /proc shows for it from now on
+    // is not this process, which a resync must not take it for.
+    e.start_time = kStartNotSeen;
+    // A fork copies its parent's name.
+    if (const ProcessEntry* parent = table_.find(parent_tgid)) e.comm = parent->comm;
   }
   const ProcessEntry* stored = table_.insert(child, e);
   out_.report(Change::kSpawned, child, stored ? stored->comm : e.comm);
@@ -85,9 +89,11 @@ std::optional<std::string> NetlinkTracker::name_at_exit(uint32_t pid) {
 void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   ProcessEntry* known = table_.find(tgid);
   std::optional<std::string> comm;
+  uint64_t start_time = kStartNotSeen;
   if (auto st = read_stat_of(tgid, known ? known->start_time : 0, when)) {
     comm = std::move(st->comm);
-    if (known && known->start_time == 0) known->start_time = st->start_time;
+    start_time = st->start_time;
+    if (known && known->start_time == 0) known->start_time = start_time;
   } else {
     // Exited, and reaped, before this event was handled (and perhaps its pid reused). Its exit
     // record, sent before /proc forgot it, names it as exec left it unless it renamed itself
@@ -105,6 +111,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   }
   ProcessEntry e;
   e.comm = std::move(*comm);
+  e.start_time = start_time;
   const ProcessEntry* stored = table_.insert(tgid, e);
   out_.report(Change::kExec, tgid, stored ? stored->comm : e.comm);
 }

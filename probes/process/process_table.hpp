@@ -20,12 +20,17 @@ class Reporter {
   virtual void report(Change change, uint32_t pid, std::string_view comm) = 0;
 };
 
+// A start time no process has: see ProcessEntry::start_time.
+inline constexpr uint64_t kStartNotSeen = UINT64_MAX;
+
 struct ProcessEntry {
-  std::string comm;         // last known name
-  uint64_t start_time = 0;  // field 22 of /proc/PID/stat; 0 while unknown
-  uint64_t dir_ino = 0;     // d_ino of /proc/PID at the last listing; 0 before one
-  uint32_t sweep = 0;       // the last sweep that listed it
-  bool announced = true;    // process.spawned was emitted (the silent first sweep sets false)
+  std::string comm;  // last known name
+  // Field 22 of /proc/PID/stat; 0 while unknown; kStartNotSeen when the process was gone (or
+  // not provably itself) at its first read, so no holder of the pid /proc shows later is it.
+  uint64_t start_time = 0;
+  uint64_t dir_ino = 0;   // d_ino of /proc/PID at the last listing; 0 before one
+  uint32_t sweep = 0;     // the last sweep that listed it
+  bool announced = true;  // process.spawned was emitted (the silent first sweep sets false)
 };
 
 // pid -> entry, bounded so that a guest with runaway pids cannot grow the agent without limit.

@@ -255,6 +255,17 @@ TEST_F(ProcessTrackerWithExitNames, ReusedPidNeverLendsTheNewProcessesNameToTheO
   EXPECT_EQ(table.find(200)->start_time, 60u);
 }
 
+// As above, but the old process's exit event was lost: the resync that follows must not take
+// the new holder of the pid for it.
+TEST_F(ProcessTrackerWithExitNames, AResyncNeverTakesTheNewHolderForAProcessNotSeenInProc) {
+  proc.add(200, "reuser", 60);
+  tracker.handle(fork_event(100, 200, 200, 50));
+  walker.sweep(out, true);
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"},
+                           {Change::kExited, 200, "bash"},
+                           {Change::kSpawned, 200, "reuser"}}));
+}
+
 // The same within one clock tick: the start time cannot tell, the held exit record can.
 TEST_F(ProcessTrackerWithExitNames, SameTickReadIsNotUsedWhileThePidsExitIsPending) {
   proc.add(200, "reuser", 50);
