@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -38,6 +39,37 @@ bool drain_until(cp::ProcConnector& c, Pred pred, std::vector<ProcEvent>* seen =
 }
 
 }  // namespace
+
+namespace {
+
+uint64_t monotonic_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+// The tracker proves whose process a /proc read is about from these instants.
+TEST(ProcessConnector, EventsCarryTheInstantTheKernelSentThemOnClockMonotonic) {
+  cp::ProcConnector c(1 << 20);
+  const uint64_t before = monotonic_now();
+  const pid_t pid = cp::testing::run_true();
+  ASSERT_EQ(cellos::telemetry::testing::wait_pid(pid), 0);
+  const uint64_t after = monotonic_now();
+  const auto p = static_cast<uint32_t>(pid);
+  std::vector<ProcEvent> seen;
+  ASSERT_TRUE(drain_until(
+      c, [&](const ProcEvent& e) { return e.kind == Kind::kExit && e.pid == p; }, &seen));
+  size_t checked = 0;
+  for (const auto& e : seen) {
+    if (e.pid != p) continue;
+    EXPECT_GE(e.timestamp_ns, before);
+    EXPECT_LE(e.timestamp_ns, after);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3u);
+}
 
 TEST(ProcessConnector, SeesForkExecAndExitOfAChild) {
   cp::ProcConnector c(1 << 20);
