@@ -3,8 +3,8 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "config_file.hpp"
 
 namespace cellos::telemetry {
 namespace {
@@ -241,20 +241,6 @@ AgentConfig parse_config(const std::string& text, const std::string& path,
   return cfg;
 }
 
-namespace {
-
-std::string read_config_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ConfigError(path + ": cannot read the configuration file: " + std::strerror(errno));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
-
 std::string default_drop_in_dir(const std::string& config_path) {
   return (std::filesystem::path(config_path).parent_path() / "agent.d").string();
 }
@@ -264,16 +250,22 @@ AgentConfig load_config_file(const std::string& path, const std::string& default
   AgentConfig cfg;
   cfg.file = path;
   cfg.plugin_dir = default_plugin_dir;
-  merge_config(cfg, read_config_text(path), path);
+  merge_config(cfg, read_config_file(path), path);
+  // Every *.toml entry is taken, whatever it is: read_config_file refuses what is not a regular
+  // file, so a directory or a FIFO named like a drop-in is an error, never silently skipped.
   std::vector<std::string> drop_ins;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(drop_in_dir, ec)) {
-    if (e.path().extension() == ".toml" && !e.path().filename().string().starts_with(".")) {
-      drop_ins.push_back(e.path().string());
+  std::filesystem::directory_iterator it(drop_in_dir, ec);
+  if (ec == std::errc::no_such_file_or_directory) ec.clear();  // no drop-ins: the usual case
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const auto& p = it->path();
+    if (p.extension() == ".toml" && !p.filename().string().starts_with(".")) {
+      drop_ins.push_back(p.string());
     }
   }
+  if (ec) throw ConfigError(drop_in_dir + ": cannot list the drop-in directory: " + ec.message());
   std::sort(drop_ins.begin(), drop_ins.end());
-  for (const auto& d : drop_ins) merge_config(cfg, read_config_text(d), d);
+  for (const auto& d : drop_ins) merge_config(cfg, read_config_file(d), d);
   finish_config(cfg);
   return cfg;
 }

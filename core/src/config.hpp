@@ -65,7 +65,8 @@ std::string default_drop_in_dir(const std::string& config_path);
 
 // Reads the base file, then every *.toml in drop_in_dir in lexical order: [agent] keys of later
 // files override, instance tables add instances. Validates everything the core owns. Throws
-// ConfigError.
+// ConfigError, also for a file that is not a regular file, is over 1 MiB or cannot be read
+// (config_file.hpp), and for a drop_in_dir that exists but cannot be listed.
 AgentConfig load_config_file(const std::string& path, const std::string& default_plugin_dir,
                              const std::string& drop_in_dir);
 // One document on its own (tests, fuzzing).

@@ -227,4 +227,70 @@ TEST(DropIns, ErrorsNameTheDropInFile) {
   }
 }
 
+// --- What a configuration file may be: a regular file, readable, at most 1 MiB -------------
+// (The FIFO and device cases would block or eat memory in-process on a broken build; the
+// end-to-end tests in config_file_e2e_test.cpp run them in the agent, under a deadline.)
+
+std::string load_error(const std::string& base, const std::string& drop_in_dir) {
+  try {
+    ct::load_config_file(base, "", drop_in_dir);
+  } catch (const ct::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigFiles, DirectoryNamedLikeADropInIsRefused) {
+  cellos::telemetry::testing::TempDir dir;
+  const std::string base = dir.write("agent.toml", "[[sinks.vsock]]\n");
+  std::filesystem::create_directories(dir.file("agent.d/x.toml"));
+  EXPECT_EQ(load_error(base, dir.file("agent.d")),
+            dir.file("agent.d/x.toml") +
+                ": not a regular file (a directory); only regular files are read as "
+                "configuration");
+}
+
+TEST(ConfigFiles, ReadErrorIsAnErrorNotAnEmptyFile) {
+  cellos::telemetry::testing::TempDir dir;
+  const std::string base = dir.write("agent.toml", "[[sinks.vsock]]\n");
+  std::filesystem::create_directory(dir.file("agent.d"));
+  // A regular file (procfs says so) whose first read fails with EIO: nothing is mapped at 0.
+  std::filesystem::create_symlink("/proc/self/mem", dir.file("agent.d/mem.toml"));
+  EXPECT_EQ(
+      load_error(base, dir.file("agent.d")),
+      dir.file("agent.d/mem.toml") + ": cannot read the configuration file: Input/output error");
+}
+
+TEST(ConfigFiles, OneMebibyteIsAcceptedAndOneByteMoreIsRefused) {
+  cellos::telemetry::testing::TempDir dir;
+  constexpr size_t kCap = 1048576;  // documented in README.md
+  const std::string head = "[[sinks.vsock]]\n#";
+  const std::string at_cap = head + std::string(kCap - head.size() - 1, 'x') + "\n";
+  ASSERT_EQ(at_cap.size(), kCap);
+  const std::string base = dir.write("agent.toml", at_cap);
+  EXPECT_EQ(load_error(base, dir.file("agent.d")), "");
+  dir.write("agent.toml", at_cap + "\n");
+  EXPECT_EQ(
+      load_error(base, dir.file("agent.d")),
+      base + ": 1048577 bytes, over the 1 MiB (1048576 bytes) limit for a configuration file");
+}
+
+TEST(ConfigFiles, SymlinkToARegularFileIsStillRead) {
+  cellos::telemetry::testing::TempDir dir;
+  const std::string real = dir.write("real.toml", "[[sinks.vsock]]\n");
+  std::filesystem::create_symlink(real, dir.file("agent.toml"));
+  const auto cfg = ct::load_config_file(dir.file("agent.toml"), "", dir.file("agent.d"));
+  EXPECT_EQ(cfg.sinks.size(), 1u);
+}
+
+TEST(ConfigFiles, DropInDirectoryThatCannotBeListedIsAnError) {
+  cellos::telemetry::testing::TempDir dir;
+  const std::string base = dir.write("agent.toml", "[[sinks.vsock]]\n");
+  dir.write("agent.d", "a file where the drop-in directory belongs");
+  EXPECT_EQ(load_error(base, dir.file("agent.d")),
+            dir.file("agent.d") + ": cannot list the drop-in directory: Not a directory");
+  // No agent.d at all is the usual case, not an error.
+  EXPECT_EQ(load_error(base, dir.file("no-such-dir")), "");
+}
+
 }  // namespace
