@@ -1,5 +1,6 @@
 // cellos-telemetry: the in-guest agent. Exit codes (sysexits.h): 0 clean stop, 64 bad command
 // line, 70 internal error, 78 configuration or plugin-loading error.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -214,9 +215,27 @@ int run(const CommandLine& cl, ct::Readiness& readiness) {
   return kExitOk;
 }
 
+// Started with fd 0, 1 or 2 closed, the first descriptors the agent opens would take those
+// numbers, and every log line (fd 2) or stdout write (fd 1) would go into them: the vsock
+// connection, for one, where the host reads the text as a frame length. So each closed one is
+// opened on /dev/null first. A standard fd that cannot be made safe is a reason not to start.
+bool open_closed_std_fds() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The lowest free number is fd itself, since every lower one is open by now.
+    const int opened = open("/dev/null", O_RDWR);
+    if (opened != fd) {
+      if (opened >= 0) close(opened);
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!open_closed_std_fds()) return kExitSoftware;  // nowhere safe to say why
   CommandLine cl;
   try {
     cl = parse_command_line(argc, argv);
