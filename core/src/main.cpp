@@ -224,8 +224,10 @@ bool open_closed_std_fds() {
     if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
     // The lowest free number is fd itself, since every lower one is open by now.
     const int opened = open("/dev/null", O_RDWR);
+    if (opened < 0) return false;
     if (opened != fd) {
-      if (opened >= 0) close(opened);
+      close(opened);
+      errno = EBADF;
       return false;
     }
   }
@@ -235,7 +237,12 @@ bool open_closed_std_fds() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!open_closed_std_fds()) return kExitSoftware;  // nowhere safe to say why
+  if (!open_closed_std_fds()) {
+    // Written to a closed fd 2 this is lost, but it cannot land anywhere else: nothing is open.
+    ct::log_line(CT_LOG_ERROR,
+                 std::string("cannot open /dev/null for a closed fd 0-2: ") + std::strerror(errno));
+    return kExitSoftware;
+  }
   CommandLine cl;
   try {
     cl = parse_command_line(argc, argv);
