@@ -125,6 +125,8 @@ typedef struct ct_plugin {
   const ct_option_spec* options;
   uint32_t n_options;
 
+  /* Also called by --check-config, which never calls start: create may validate (and read)
+   * but must not touch the world: no file written, no socket, no process or thread. */
   int (*create)(const ct_host* host, const ct_option_value* values, uint32_t n_values,
                 void** instance, char* err, size_t err_size);
   void (*destroy)(void* instance);
