@@ -9,7 +9,8 @@ include_guard(GLOBAL)
 include(CMakePackageConfigHelpers)
 
 set(CELLOS_TELEMETRY_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/CellosTelemetry)
-# Absolute, as the agent has it compiled in.
+# Absolute, for the man page: where an agent installed under this prefix finds its plugins (it
+# looks relative to its own executable, core/CMakeLists.txt).
 set(CELLOS_TELEMETRY_FULL_PLUGIN_DIR ${CMAKE_INSTALL_FULL_LIBDIR}/cellos-telemetry/plugins)
 
 # Plugins the build puts in CELLOS_TELEMETRY_PLUGIN_DIR (see CellosTelemetryPlugin.cmake); the

@@ -22,9 +22,10 @@ set(CPACK_STRIP_FILES ON)
 # A source package would sweep up the build trees; there is none.
 set(CPACK_SOURCE_IGNORE_FILES "/\\\\.git/" "/build[^/]*/")
 
-# The agent looks for plugins at the absolute path compiled in from CMAKE_INSTALL_PREFIX, so the
-# package must install under that same prefix. A tree configured for anything but /usr still
-# makes working packages, outside Debian's layout; say so rather than ship a broken default.
+# The agent finds its plugins relative to its own executable, so any prefix works; but the
+# libdir (multiarch for /usr) and /etc for the config follow the prefix the tree was configured
+# for, so the package installs under that same prefix. A tree configured for anything but /usr
+# still makes working packages, outside Debian's layout; say so.
 set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 if(NOT CMAKE_INSTALL_PREFIX STREQUAL "/usr")
   message(STATUS "cellos-telemetry: packages will install under ${CMAKE_INSTALL_PREFIX}; "

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Configures and builds the tree that packages and guest images are made from:
 #   packaging/build-release.sh [BUILD_DIR]      (default: build-release/ in the source tree)
-# Prefix /usr, because the agent has its plugin directory compiled in from the prefix and looks
-# for /etc/cellos-telemetry/agent.toml; MinSizeRel (the guest pays for every resident page; the
+# Prefix /usr, because the libdir (where the agent, relative to itself, finds its plugins) is
+# Debian's multiarch one only for /usr, and the agent looks for /etc/cellos-telemetry/agent.toml; MinSizeRel (the guest pays for every resident page; the
 # README's footprint figures are of this build); no tests, benchmarks or developer-only flags.
 # CELLOS_TELEMETRY_BUILD_TYPE overrides the build type (e.g. Release).
 # Build output goes to stderr.

@@ -31,8 +31,9 @@ else
   "$src/packaging/build-release.sh" "$build"
 fi
 
-# The agent finds its plugins at the path compiled in from the prefix; installing a tree built for
-# another prefix under /usr would leave the guest's agent looking in the wrong place.
+# A tree built for another prefix installs under that prefix (its bin/, its lib/ without the
+# multiarch part, its etc/): its agent would find its plugins, but not /etc/cellos-telemetry,
+# where it looks for its configuration.
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
 if [ "$prefix" != /usr ]; then
   echo "$0: $build is configured for prefix '$prefix'; a guest needs /usr." >&2

@@ -22,6 +22,11 @@
 #ifndef CELLOS_TELEMETRY_VERSION
 #define CELLOS_TELEMETRY_VERSION "0.0.0"
 #endif
+// Where plugins are installed, relative to the installed executable's directory, and the same
+// directory for the configured prefix (core/CMakeLists.txt computes both).
+#ifndef CELLOS_TELEMETRY_PLUGIN_DIR_FROM_BINDIR
+#define CELLOS_TELEMETRY_PLUGIN_DIR_FROM_BINDIR "../lib/cellos-telemetry/plugins"
+#endif
 #ifndef CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR
 #define CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR "/usr/lib/cellos-telemetry/plugins"
 #endif
@@ -46,7 +51,9 @@ const char* const kUsage =
     "  --config FILE        configuration file (default /etc/cellos-telemetry/agent.toml);\n"
     "                       then every *.toml in agent.d/ beside it, in lexical order\n"
     "  --plugin-dir DIR     where plugins are found (overrides [agent] plugin_dir);\n"
-    "                       repeat it to search several directories in order\n"
+    "                       repeat it to search several directories in order; default:\n"
+    "                       <directory of this executable>/" CELLOS_TELEMETRY_PLUGIN_DIR_FROM_BINDIR
+    "\n"
     "  --check-config       parse the config, load and validate every plugin, print what\n"
     "                       would run, and exit\n"
     "  --fork               run in the background; return only once probes are running and\n"
@@ -128,8 +135,18 @@ CommandLine parse_command_line(int argc, char** argv) {
   return cl;
 }
 
+// The directory the plugins were installed into beside this executable, found from where the
+// executable really is (symlinks resolved), so that an install under any prefix, or moved as a
+// whole, finds its own plugins. Without /proc, the directory for the configured prefix.
+std::string installed_plugin_dir() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec || !exe.is_absolute()) return CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR;
+  return (exe.parent_path() / CELLOS_TELEMETRY_PLUGIN_DIR_FROM_BINDIR).lexically_normal().string();
+}
+
 // --plugin-dir wins; then [agent] plugin_dir, relative to the directory of the file that set it;
-// then the directory the package installs plugins into.
+// then the directory the plugins were installed into beside this executable.
 std::vector<std::string> resolve_plugin_dirs(const CommandLine& cl, const ct::AgentConfig* cfg) {
   if (!cl.plugin_dirs.empty()) return cl.plugin_dirs;
   if (cfg && !cfg->plugin_dir.empty()) {
@@ -139,7 +156,7 @@ std::vector<std::string> resolve_plugin_dirs(const CommandLine& cl, const ct::Ag
     }
     return {p.lexically_normal().string()};
   }
-  return {CELLOS_TELEMETRY_DEFAULT_PLUGIN_DIR};
+  return {installed_plugin_dir()};
 }
 
 // A plugin file that cannot be loaded is reported on stderr, the others are still listed, and

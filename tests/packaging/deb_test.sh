@@ -86,10 +86,15 @@ expect_contains "$out" "sinks.vsock" "--check-config"
 expect_contains "$out" "vsock://2:9001" "--check-config"
 expect_contains "$out" "OK: 1 probe(s), 1 sink(s)" "--check-config"
 
-step "the agent's compiled-in plugin directory is where the package put the plugins"
+step "the agent's default plugin directory is where the package put the plugins"
+# Relative to the executable: /usr/bin/../$libdir/..., here under the unpacked root.
 out=$("$agent" --help --config "$work/no-such-config.toml")
-expect_contains "$out" "Plugins in $plugin_dir " "--help"
+expect_contains "$out" "/../$libdir/cellos-telemetry/plugins"$'\n' "--help (its default)"
+expect_contains "$out" "Plugins in $root$plugin_dir " "--help"
 [ -d "$root$plugin_dir" ] || fail "the package has no $plugin_dir"
+out=$("$agent" --check-config --config "$root/etc/cellos-telemetry/agent.toml" 2>&1) ||
+  fail "--check-config with no --plugin-dir exited $?: $out"
+expect_contains "$out" "plugin directories: $root$plugin_dir"$'\n' "--check-config"
 expect_contains "$("$agent" --version)" "cellos-telemetry $version" "--version"
 
 step "the man page documents every shipped plugin, none of them unloadable"

@@ -39,6 +39,11 @@ out=$("$root/usr/bin/cellos-telemetry" --check-config \
   fail "--check-config exited $?: $out"
 expect_contains "$out" "OK: 1 probe(s), 1 sink(s)" "--check-config"
 
+step "... and finds its plugins by itself, relative to where it is"
+out=$("$root/usr/bin/cellos-telemetry" --check-config \
+  --config "$root/etc/cellos-telemetry/agent.toml" 2>&1) || fail "--check-config exited $?: $out"
+expect_contains "$out" "plugin directories: $root$plugin_dir"$'\n' "--check-config"
+
 if [ "$(cache_value "$CT_BUILD_DIR" CMAKE_INSTALL_PREFIX)" != /usr ]; then
   step "a tree configured for another prefix is refused (exit 64)"
   rc=0
