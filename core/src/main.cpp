@@ -221,12 +221,13 @@ int run(const CommandLine& cl, ct::Readiness& readiness) {
   }
   agent.load();
   if (cl.check_config) {
-    agent.create(false);
+    agent.create();  // created, never started: --check-config checks creation too
     std::cout << agent.describe();
     return kExitOk;
   }
   ct::prepare_signals();
-  agent.create(true);
+  agent.create();
+  agent.start();
   readiness.ready();
   agent.run();
   return kExitOk;

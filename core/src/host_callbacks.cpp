@@ -1,0 +1,88 @@
+#include "host_callbacks.hpp"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <string>
+#include <system_error>
+
+#include "event.hpp"
+#include "instance.hpp"
+#include "log.hpp"
+
+namespace cellos::telemetry {
+
+namespace {
+
+Instance& self(void* ctx) {
+  return *static_cast<Instance*>(ctx);
+}
+
+}  // namespace
+
+void host_emit(void* ctx, const ct_event* event) {
+  auto& i = self(ctx);
+  if (!i.active() || event == nullptr) return;
+  const std::string why =
+      i.kind == CT_KIND_SINK ? std::string("a sink may not emit events") : check_event(*event);
+  if (!why.empty()) {
+    i.fail("emit", why);
+    return;
+  }
+  i.bus.route(*event);
+}
+
+int host_watch_fd(void* ctx, int fd, uint32_t events) {
+  auto& i = self(ctx);
+  const int rc = i.loop.watch(fd, events, [&i, fd](uint32_t ev) {
+    if (!i.active()) return;
+    i.call("on_fd", [&](char* err, size_t n) {
+      return i.plugin().on_fd ? i.plugin().on_fd(i.object, fd, ev, err, n) : 0;
+    });
+  });
+  if (rc == 0 && std::find(i.fds.begin(), i.fds.end(), fd) == i.fds.end()) i.fds.push_back(fd);
+  return rc;
+}
+
+int host_unwatch_fd(void* ctx, int fd) {
+  auto& i = self(ctx);
+  std::erase(i.fds, fd);
+  return i.loop.unwatch(fd);
+}
+
+int host_arm_timer(void* ctx, uint64_t first_ns, uint64_t interval_ns) {
+  auto& i = self(ctx);
+  if (!i.timer) {
+    try {
+      i.timer = make_timer_fd();
+    } catch (const std::system_error& e) {
+      return -e.code().value();
+    }
+    const int tfd = i.timer.get();
+    const int rc = i.loop.watch(tfd, EPOLLIN, [&i, tfd](uint32_t) {
+      drain_timer_fd(tfd);
+      if (!i.active()) return;
+      i.call("on_timer", [&](char* err, size_t n) {
+        return i.plugin().on_timer ? i.plugin().on_timer(i.object, err, n) : 0;
+      });
+    });
+    if (rc != 0) return rc;
+  }
+  return arm_timer_fd(i.timer.get(), first_ns, interval_ns);
+}
+
+void host_log(void* ctx, int level, const char* message) {
+  log_line(level, self(ctx).name + ": " + (message ? message : ""));
+}
+
+void host_wake(void* ctx) {
+  auto& i = self(ctx);
+  if (i.sink_id) i.bus.wake(*i.sink_id);
+}
+
+ct_host make_host(Instance& inst) {
+  return ct_host{sizeof(ct_host), &inst,          inst.name.c_str(), host_emit, host_watch_fd,
+                 host_unwatch_fd, host_arm_timer, host_log,          host_wake};
+}
+
+}  // namespace cellos::telemetry
