@@ -57,7 +57,7 @@ OwnedEvent Bus::own_event_now(const char* source) const {
   return e;
 }
 
-void Bus::pump(Sink& s) {
+void Bus::pump_sink(Sink& s) {
   auto& views = views_;
   auto& batch = batch_;
   while (s.in_service && s.ready) {
@@ -99,7 +99,7 @@ void Bus::pump(Sink& s) {
 void Bus::pump() {
   while (pump_pending_) {
     pump_pending_ = false;
-    for (auto& s : sinks_) pump(*s);
+    for (auto& s : sinks_) pump_sink(*s);
   }
 }
 

@@ -77,7 +77,7 @@ class Bus {
 
  private:
   struct Sink;
-  void pump(Sink& s);
+  void pump_sink(Sink& s);
   OwnedEvent own_event_now(const char* source) const;
 
   Origin origin_;
