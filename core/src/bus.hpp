@@ -33,9 +33,10 @@ class SinkEndpoint {
 // exact dropped_count) before anything newer, so the count says exactly what is missing where.
 //
 // It knows no plugin and no clock beyond stamping its own events: the event loop, timers and
-// plugin calls are the agent's. One thread. From inside consume an endpoint may call wake, and
-// retire once it is done with the batch (the bus reads nothing of it after consume returns); it
-// may not route, which could drop the very events it is being offered.
+// plugin calls are the agent's. One thread. From inside consume an endpoint may retire its sink
+// once it is done with the batch (the bus reads nothing of it after consume returns); it may not
+// route, which could drop the very events it is being offered; a wake from inside consume does
+// not outlive a short take (the sink wakes after the consume that took fewer, as the ABI says).
 class Bus {
  public:
   using SinkId = size_t;
