@@ -20,6 +20,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     }
     if (frame && frame->extras.size() > recv::kMaxExtras) std::abort();  // the bound holds
+    // Whatever typed extras it accepted hold only valid text and negative negatives.
+    for (const auto& [key, v] : frame ? frame->extras : decltype(frame->extras){}) {
+      if (!recv::valid_utf8(key) || !recv::valid_utf8(v.text)) std::abort();
+      if (v.type == recv::ExtraValue::kNegative && v.negative >= 0) std::abort();
+      for (const auto& item : v.list) {
+        if (!recv::valid_utf8(item)) std::abort();
+      }
+    }
     stream = stream.subspan(span.size);
   }
   std::string error;

@@ -105,7 +105,7 @@ std::thread start_reader(int fd, FrameCounter& counter) {
 }
 
 ct_event event_for(uint32_t seq, uint64_t ns) {
-  return ct_event{"process.spawned", seq, "worker", ns, nullptr, 0};
+  return ct_event{sizeof(ct_event), "process.spawned", seq, "worker", ns, nullptr, 0};
 }
 
 Row encoder_alone(uint64_t n) {

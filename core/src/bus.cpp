@@ -64,9 +64,10 @@ void Bus::pump_sink(Sink& s) {
     if (s.queue.unreported_drops() > 0) {
       // Offered before anything newer, so the count says exactly what is missing here.
       OwnedEvent d = own_event_now("telemetry.dropped");
-      d.extras.emplace_back("dropped_count", s.queue.unreported_drops());
+      d.add_uint("dropped_count", s.queue.unreported_drops());
       views[0].point_at(d);
-      const std::optional<size_t> accepted = s.endpoint->consume({&views[0].event, 1});
+      const ct_event* const one = &views[0].event;
+      const std::optional<size_t> accepted = s.endpoint->consume({&one, 1});
       if (!accepted) {
         retire(s.id);
         return;
@@ -83,7 +84,7 @@ void Bus::pump_sink(Sink& s) {
     batch.clear();
     for (size_t i = 0; i < n; ++i) {
       views[i].point_at(s.queue.at(i));
-      batch.push_back(views[i].event);
+      batch.push_back(&views[i].event);
     }
     const std::optional<size_t> accepted = s.endpoint->consume(batch);
     if (!accepted) {

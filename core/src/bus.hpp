@@ -23,7 +23,7 @@ class SinkEndpoint {
   // Offers events, valid only for the call. Returns how many were taken, always a prefix (more
   // than offered counts as all), or nullopt when the sink failed: the bus then offers it nothing
   // more. Taking fewer than offered means "full": nothing more is offered until Bus::wake.
-  virtual std::optional<size_t> consume(std::span<const ct_event> events) = 0;
+  virtual std::optional<size_t> consume(std::span<const ct_event* const> events) = 0;
 };
 
 // Routes events to sinks. Every event goes to every sink whose match globs accept its
@@ -87,7 +87,7 @@ class Bus {
   static constexpr size_t kBatch = 256;  // events offered to a sink per consume call
   // Reused across calls: the hot path allocates nothing once these have grown.
   std::vector<EventView> views_{kBatch};
-  std::vector<ct_event> batch_;
+  std::vector<const ct_event*> batch_;  // ABI 2: sinks index pointers, never sizeof(ct_event)
 };
 
 }  // namespace cellos::telemetry

@@ -10,7 +10,7 @@
 namespace cellos::telemetry {
 namespace {
 
-// The fields a descriptor of ABI 1.0 must have, up to and including flush.
+// The fields a descriptor of ABI x.0 must have, up to and including flush.
 constexpr size_t kMinDescriptorSize = offsetof(ct_plugin, flush) + sizeof(ct_plugin::flush);
 
 // Bounds on what the agent walks: an option table, or a NULL-terminated array of strings, longer

@@ -5,32 +5,22 @@
 #include <cellos/telemetry/text.hpp>
 
 namespace cellos::telemetry {
-
-OwnedEvent own_event(const ct_event& e) {
-  OwnedEvent o;
-  o.probe_source = e.probe_source ? e.probe_source : "";
-  o.guest_pid = e.guest_pid;
-  const std::string_view comm = e.guest_comm ? e.guest_comm : "";
-  o.guest_comm = is_valid_utf8(comm) ? std::string(comm) : repair_utf8(comm);
-  o.guest_monotonic_ns = e.guest_monotonic_ns;
-  for (uint32_t i = 0; i < e.n_extras && e.extras; ++i) {
-    if (e.extras[i].key) o.extras.emplace_back(e.extras[i].key, e.extras[i].value);
-  }
-  return o;
-}
-
-void EventView::point_at(const OwnedEvent& e) {
-  extras.clear();
-  for (const auto& [k, v] : e.extras) extras.push_back(ct_extra{k.c_str(), v});
-  event = ct_event{e.probe_source.c_str(),
-                   e.guest_pid,
-                   e.guest_comm.c_str(),
-                   e.guest_monotonic_ns,
-                   extras.empty() ? nullptr : extras.data(),
-                   static_cast<uint32_t>(extras.size())};
-}
-
 namespace {
+
+std::string_view view(const ct_text& t) {
+  return t.len == 0 || t.ptr == nullptr ? std::string_view() : std::string_view(t.ptr, t.len);
+}
+
+// Appends s to the pool, repaired when it is not valid UTF-8; returns its (offset, length).
+std::pair<uint32_t, uint32_t> append_text(std::string& pool, std::string_view s) {
+  const auto offset = static_cast<uint32_t>(pool.size());
+  if (is_valid_utf8(s)) {
+    pool.append(s);
+  } else {
+    pool.append(repair_utf8(s));
+  }
+  return {offset, static_cast<uint32_t>(pool.size() - offset)};
+}
 
 bool is_word_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
@@ -43,7 +33,164 @@ bool is_wire_key(std::string_view k) {
 
 }  // namespace
 
+void OwnedEvent::add_uint(std::string_view k, uint64_t v) {
+  OwnedExtra x;
+  x.key_offset = static_cast<uint32_t>(pool.size());
+  pool.append(k);
+  pool.push_back('\0');
+  x.type = CT_VALUE_UINT;
+  x.number = v;
+  extras.push_back(x);
+}
+
+OwnedEvent own_event(const ct_event& e) {
+  OwnedEvent o;
+  o.probe_source = e.probe_source ? e.probe_source : "";
+  o.guest_pid = e.guest_pid;
+  const std::string_view comm = e.guest_comm ? e.guest_comm : "";
+  o.guest_comm = is_valid_utf8(comm) ? std::string(comm) : repair_utf8(comm);
+  o.guest_monotonic_ns = e.guest_monotonic_ns;
+  if (e.n_extras == 0 || e.extras == nullptr) return o;
+
+  // One reservation for the pool and the spans: check_event bounds what they can hold.
+  size_t bytes = 0, n_texts = 0;
+  for (uint32_t i = 0; i < e.n_extras; ++i) {
+    const ct_extra& x = e.extras[i];
+    bytes += (x.key ? std::string_view(x.key).size() : 0) + 1;
+    if (x.value.type == CT_VALUE_TEXT) {
+      bytes += x.value.as.text.len;
+      ++n_texts;
+    } else if (x.value.type == CT_VALUE_TEXT_LIST) {
+      for (uint32_t k = 0; k < x.value.as.list.n; ++k) bytes += x.value.as.list.items[k].len;
+      n_texts += x.value.as.list.n;
+    }
+  }
+  o.pool.reserve(bytes);
+  o.texts.reserve(n_texts);
+  o.extras.reserve(e.n_extras);
+  for (uint32_t i = 0; i < e.n_extras; ++i) {
+    const ct_extra& x = e.extras[i];
+    if (x.key == nullptr) continue;
+    OwnedExtra ox;
+    ox.key_offset = static_cast<uint32_t>(o.pool.size());
+    o.pool.append(x.key);
+    o.pool.push_back('\0');
+    ox.type = x.value.type;
+    switch (x.value.type) {
+      case CT_VALUE_UINT:
+        ox.number = x.value.as.u;
+        break;
+      case CT_VALUE_NEGINT:
+        ox.number = static_cast<uint64_t>(x.value.as.i);
+        break;
+      case CT_VALUE_BOOL:
+        ox.number = x.value.as.b != 0 ? 1 : 0;
+        break;
+      case CT_VALUE_TEXT:
+        ox.first_text = static_cast<uint32_t>(o.texts.size());
+        ox.n_texts = 1;
+        o.texts.push_back(append_text(o.pool, view(x.value.as.text)));
+        break;
+      case CT_VALUE_TEXT_LIST:
+        ox.first_text = static_cast<uint32_t>(o.texts.size());
+        ox.n_texts = x.value.as.list.n;
+        for (uint32_t k = 0; k < x.value.as.list.n; ++k) {
+          o.texts.push_back(append_text(o.pool, view(x.value.as.list.items[k])));
+        }
+        break;
+      default:
+        continue;  // check_event refuses unknown types; never queue what no sink could read
+    }
+    o.extras.push_back(ox);
+  }
+  return o;
+}
+
+void EventView::point_at(const OwnedEvent& e) {
+  extras.clear();
+  texts.clear();
+  for (const auto& [offset, length] : e.texts)
+    texts.push_back(ct_text{e.pool.data() + offset, length});
+  for (const OwnedExtra& x : e.extras) {
+    ct_extra c{};
+    c.key = e.pool.c_str() + x.key_offset;
+    c.value.type = x.type;
+    switch (x.type) {
+      case CT_VALUE_NEGINT:
+        c.value.as.i = static_cast<int64_t>(x.number);
+        break;
+      case CT_VALUE_BOOL:
+        c.value.as.b = static_cast<int>(x.number);
+        break;
+      case CT_VALUE_TEXT:
+        c.value.as.text = texts[x.first_text];
+        break;
+      case CT_VALUE_TEXT_LIST:
+        c.value.as.list = ct_text_list{x.n_texts ? &texts[x.first_text] : nullptr, x.n_texts};
+        break;
+      default:
+        c.value.as.u = x.number;
+    }
+    extras.push_back(c);
+  }
+  event = ct_event{sizeof(ct_event),
+                   e.probe_source.c_str(),
+                   e.guest_pid,
+                   e.guest_comm.c_str(),
+                   e.guest_monotonic_ns,
+                   extras.empty() ? nullptr : extras.data(),
+                   static_cast<uint32_t>(extras.size())};
+}
+
+namespace {
+
+std::string check_value(std::string_view key, const ct_value& v, size_t* text_bytes) {
+  const auto check_text = [&](const ct_text& t, const char* what) -> std::string {
+    if (t.len > 0 && t.ptr == nullptr) return "extra '" + std::string(key) + "': null " + what;
+    if (t.len > CT_MAX_TEXT_BYTES) {
+      return "extra '" + std::string(key) + "': " + what + " of " + std::to_string(t.len) +
+             " bytes (at most " + std::to_string(CT_MAX_TEXT_BYTES) + ")";
+    }
+    *text_bytes += t.len;
+    return "";
+  };
+  switch (v.type) {
+    case CT_VALUE_UINT:
+    case CT_VALUE_BOOL:
+      return "";
+    case CT_VALUE_NEGINT:
+      if (v.as.i >= 0) {
+        return "extra '" + std::string(key) + "': negative integer " + std::to_string(v.as.i) +
+               " is not negative (use CT_VALUE_UINT)";
+      }
+      return "";
+    case CT_VALUE_TEXT:
+      return check_text(v.as.text, "text");
+    case CT_VALUE_TEXT_LIST: {
+      const ct_text_list& l = v.as.list;
+      if (l.n > CT_MAX_LIST_ITEMS) {
+        return "extra '" + std::string(key) + "': list of " + std::to_string(l.n) +
+               " items (at most " + std::to_string(CT_MAX_LIST_ITEMS) + ")";
+      }
+      if (l.n > 0 && l.items == nullptr) return "extra '" + std::string(key) + "': null list";
+      for (uint32_t k = 0; k < l.n; ++k) {
+        std::string why = check_text(l.items[k], "list item");
+        if (!why.empty()) return why;
+      }
+      return "";
+    }
+    default:
+      return "extra '" + std::string(key) + "': unknown value type " + std::to_string(v.type);
+  }
+}
+
+}  // namespace
+
 std::string check_event(const ct_event& e) {
+  if (e.struct_size < CT_EVENT_SIZE_2_0) {
+    return "event struct_size " + std::to_string(e.struct_size) + " (an ABI 2 event has at least " +
+           std::to_string(CT_EVENT_SIZE_2_0) + ")";
+  }
   if (e.probe_source == nullptr) return "event without probe_source";
   const std::string_view src(e.probe_source);
   bool word_start = true, has_dot = false;
@@ -68,15 +215,26 @@ std::string check_event(const ct_event& e) {
     return "guest_comm of " + std::to_string(std::string_view(e.guest_comm).size()) +
            " bytes (the kernel's comm is at most 15)";
   }
-  if (e.n_extras > 8 || (e.n_extras > 0 && e.extras == nullptr)) {
-    return std::to_string(e.n_extras) + " extra keys (at most 8)";
+  if (e.n_extras > CT_MAX_EXTRAS || (e.n_extras > 0 && e.extras == nullptr)) {
+    return std::to_string(e.n_extras) + " extra keys (at most " + std::to_string(CT_MAX_EXTRAS) +
+           ")";
   }
+  size_t text_bytes = 0;
   for (uint32_t i = 0; i < e.n_extras; ++i) {
     const char* k = e.extras[i].key;
     const std::string_view key = k ? k : "";
-    bool ok = !key.empty() && key.size() <= 32 && !is_wire_key(key);
+    bool ok = !key.empty() && key.size() <= 32 && !is_wire_key(key) && key != "extras_truncated";
     for (const char c : key) ok = ok && is_word_char(c);
     if (!ok) return "extra key '" + std::string(key.substr(0, 40)) + "' is not allowed";
+    for (uint32_t j = 0; j < i; ++j) {  // at most 32 keys: quadratic is cheaper than a set
+      if (key == e.extras[j].key) return "extra key '" + std::string(key) + "' is repeated";
+    }
+    std::string why = check_value(key, e.extras[i].value, &text_bytes);
+    if (!why.empty()) return why;
+  }
+  if (text_bytes > CT_MAX_EXTRAS_TEXT_BYTES) {
+    return "extras hold " + std::to_string(text_bytes) + " bytes of text (at most " +
+           std::to_string(CT_MAX_EXTRAS_TEXT_BYTES) + ")";
   }
   return "";
 }

@@ -4,31 +4,55 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cellos::telemetry {
 
-// An event as the core keeps it in a sink queue: owns its strings, comm already repaired.
+// One typed extra of an OwnedEvent. Its key and texts live in the event's pool (offsets, so
+// the event can be moved and copied without fixing pointers up).
+struct OwnedExtra {
+  uint32_t key_offset = 0;  // NUL-terminated in the pool
+  uint32_t type = 0;        // a ct_value_type
+  uint64_t number = 0;      // CT_VALUE_UINT; CT_VALUE_NEGINT as int64 bits; CT_VALUE_BOOL 0/1
+  uint32_t first_text = 0;  // CT_VALUE_TEXT: one text, CT_VALUE_TEXT_LIST: n_texts
+  uint32_t n_texts = 0;
+};
+
+// An event as the core keeps it in a sink queue: owns its strings, comm and texts already
+// repaired. An event without extras allocates nothing beyond its two strings; one with extras
+// adds three allocations (pool, extras, text spans), whatever their number.
 struct OwnedEvent {
   std::string probe_source;
   uint32_t guest_pid = 0;
   std::string guest_comm;
   uint64_t guest_monotonic_ns = 0;
-  std::vector<std::pair<std::string, uint64_t>> extras;
+  std::vector<OwnedExtra> extras;
+  std::vector<std::pair<uint32_t, uint32_t>> texts;  // (offset, length) in pool
+  std::string pool;
+
+  void add_uint(std::string_view key, uint64_t v);
+  std::string_view key(const OwnedExtra& x) const { return pool.c_str() + x.key_offset; }
+  std::string_view text(uint32_t index) const {
+    return std::string_view(pool).substr(texts[index].first, texts[index].second);
+  }
 };
 
-// What a plugin may hand the bus: a probe_source of dot-separated lower-case words (at most 63
-// bytes), a comm of at most 15 bytes (the kernel's limit) before repair, at most 8 extras with
-// identifier keys other than the five wire keys. Returns why e breaks that, or "" if it does not.
+// What a plugin may hand the bus: struct_size at least CT_EVENT_SIZE_2_0; a probe_source of
+// dot-separated lower-case words (at most 63 bytes); a comm of at most 15 bytes (the kernel's
+// limit) before repair; extras within the limits plugin_abi.h states next to ct_extra (count,
+// keys, known types, negative NEGINT, text and list sizes). Returns why e breaks that, or "".
 std::string check_event(const ct_event& e);
 
-// Copies a plugin's event, repairing comm to valid UTF-8.
+// Copies a checked event, repairing comm and every text to valid UTF-8.
 OwnedEvent own_event(const ct_event& e);
 
-// A borrowed view for handing queued events to a sink; valid while the OwnedEvents live.
+// A borrowed view for handing queued events to a sink; valid while the OwnedEvent lives and
+// until the next point_at.
 struct EventView {
   ct_event event{};
   std::vector<ct_extra> extras;
+  std::vector<ct_text> texts;
   void point_at(const OwnedEvent& e);
 };
 

@@ -99,7 +99,7 @@ void Instance::forget_fds() {
   }
 }
 
-std::optional<size_t> Instance::consume(std::span<const ct_event> events) {
+std::optional<size_t> Instance::consume(std::span<const ct_event* const> events) {
   size_t accepted = 0;
   if (!call("consume", [&](char* err, size_t n) {
         return plugin().consume(object, events.data(), events.size(), &accepted, err, n);

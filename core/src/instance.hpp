@@ -63,7 +63,7 @@ class Instance final : public SinkEndpoint {
   const char* kind_word() const { return kind == CT_KIND_SINK ? "sink" : "probe"; }
 
   // SinkEndpoint: offers the events to the plugin's consume.
-  std::optional<size_t> consume(std::span<const ct_event> events) override;
+  std::optional<size_t> consume(std::span<const ct_event* const> events) override;
 
   const ct_kind kind;  // from the config section it came from, [[probes.*]] or [[sinks.*]]
   const InstanceConfig config;

@@ -1,6 +1,7 @@
 // hello: the smallest useful probe, built outside the cellos-telemetry tree against the installed
 // SDK. Every interval_ms it emits one `hello.greeting` event about the agent's own process, with
-// the configured greeting where a process probe puts the process name.
+// the configured greeting where a process probe puts the process name, and two typed extras:
+// `count` (1, 2, ...) and `first` (true once).
 #include <time.h>
 #include <unistd.h>
 #include <cellos/telemetry/sdk.hpp>
@@ -45,8 +46,13 @@ class HelloProbe : public ctt::Probe {
   void start() override { host_.arm_timer(interval_ns_, interval_ns_); }
   void stop() override { host_.arm_timer(0, 0); }
   void on_timer() override {
-    // emit copies the event; the strings need to live only for the call.
-    host_.emit("hello.greeting", pid_, greeting_.c_str(), monotonic_ns());
+    // The builder keeps copies until emit, and emit copies the event: nothing needs to outlive
+    // the call. Reusing one builder keeps its memory from one event to the next.
+    ++count_;
+    event_.reset("hello.greeting", pid_, greeting_, monotonic_ns())
+        .u("count", count_)
+        .b("first", count_ == 1);
+    host_.emit(event_);
   }
 
  private:
@@ -54,6 +60,8 @@ class HelloProbe : public ctt::Probe {
   uint64_t interval_ns_;
   std::string greeting_;
   uint32_t pid_;
+  uint64_t count_ = 0;
+  ctt::EventBuilder event_;
 };
 
 // Declared, not parsed: the agent validates [[probes.hello]] against this table and prints it in

@@ -138,9 +138,9 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     const std::optional<uint64_t> counted = connector_->take_dropped();
     // ENOBUFS proves at least one loss even where the kernel keeps no count.
     const uint64_t lost = counted && *counted > 0 ? *counted : 1;
-    const ct_extra extra{"dropped_count", lost};
-    host_.emit(
-        ct_event{"telemetry.dropped", self_pid_, self_comm_.c_str(), monotonic_ns(), &extra, 1});
+    const ct_extra extra = ctt::uint_extra("dropped_count", lost);
+    host_.emit(ct_event{sizeof(ct_event), "telemetry.dropped", self_pid_, self_comm_.c_str(),
+                        monotonic_ns(), &extra, 1});
     if (worth_warning(++overflows_)) {
       host_.warn("netlink receive queue overflowed (" + std::to_string(overflows_) +
                  " time(s) so far, " + std::to_string(lost) +

@@ -13,6 +13,7 @@ void append_json_line(std::string& out, const ct_event& e);
 // Aligned, for people: "   12.345678901 process.spawned    pid 1234  comm sleep  key=value"
 // Text from the event is escaped for a console (cellos/telemetry/text.hpp, append_console_text):
 // "\x0a" for a newline, "\u{9b}" for CSI, "\\" for a backslash.
+// Extra values in their JSON form: 7, -3, true, "text escaped as in JSON", ["a","b"].
 void append_text_line(std::string& out, const ct_event& e);
 
 }  // namespace cellos::telemetry::stdout_sink

@@ -34,7 +34,7 @@ class StdoutSink : public ctt::Sink {
 
   void start() override { open_output(); }
 
-  size_t consume(std::span<const ct_event> events) override {
+  size_t consume(ctt::Events events) override {
     if (closed_) return events.size();  // nobody can read them; the loss was reported once
     size_t taken = 0;
     for (const ct_event& e : events) {

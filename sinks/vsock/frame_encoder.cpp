@@ -18,7 +18,11 @@ class BodyWriter {
   BodyWriter(uint8_t* begin, size_t capacity) : pos_(begin), end_(begin + capacity) {}
 
   void map(size_t n) { advance(ok_ ? cbor_encode_map_start(n, pos_, room()) : 0); }
+  void array(size_t n) { advance(ok_ ? cbor_encode_array_start(n, pos_, room()) : 0); }
   void uint(uint64_t v) { advance(ok_ ? cbor_encode_uint(v, pos_, room()) : 0); }
+  // Major type 1 carries -1 - v: -1 is 0x20, -24 is 0x37, -25 is 0x38 0x18.
+  void negint(int64_t v) { advance(ok_ ? cbor_encode_negint(-(v + 1), pos_, room()) : 0); }
+  void boolean(bool v) { advance(ok_ ? cbor_encode_bool(v, pos_, room()) : 0); }
   void text(const char* s) { text(std::string_view(s ? s : "")); }
   void text(std::string_view s) {
     if (is_valid_utf8(s)) {
@@ -95,21 +99,146 @@ struct ConstantRuns {
   }
 };
 
+// Sizes in bytes of what BodyWriter writes, so that the cut is planned before anything is.
+size_t head_size(uint64_t argument) {
+  return argument < 24             ? 1
+         : argument <= 0xFF        ? 2
+         : argument <= 0xFFFF      ? 3
+         : argument <= 0xFFFFFFFFu ? 5
+                                   : 9;
+}
+// A text item after repair: each maximal invalid subpart becomes U+FFFD (3 bytes).
+size_t text_size(std::string_view s) {
+  size_t n = 0, maximal = 0;
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = text_detail::sequence_length(s, i, &maximal);
+    n += len == 0 ? 3 : len;
+    i += len == 0 ? maximal : len;
+  }
+  return head_size(n) + n;
+}
+size_t text_size(const char* s) {
+  return text_size(std::string_view(s ? s : ""));
+}
+std::string_view view(const ct_text& t) {
+  return t.len == 0 || t.ptr == nullptr ? std::string_view() : std::string_view(t.ptr, t.len);
+}
+
+// What this encoder writes; anything else is skipped (a type from a newer minor, or a "negative"
+// that is not: the core refuses both, but the encoder does not trust its caller).
+bool known(const ct_extra& x) {
+  if (x.key == nullptr) return false;
+  if (x.value.type == CT_VALUE_NEGINT) return x.value.as.i < 0;
+  return x.value.type >= CT_VALUE_UINT && x.value.type <= CT_VALUE_TEXT_LIST;
+}
+
+// One extra as it will be written: for a list, how many of its items are kept.
+struct Planned {
+  const ct_extra* extra = nullptr;
+  uint32_t items = 0;
+  size_t key = 0, payload = 0;  // encoded key; list: its items' bytes
+  size_t size() const {
+    const ct_value& v = extra->value;
+    switch (v.type) {
+      case CT_VALUE_UINT:
+        return key + head_size(v.as.u);
+      case CT_VALUE_NEGINT:
+        return key + head_size(static_cast<uint64_t>(-(v.as.i + 1)));
+      case CT_VALUE_BOOL:
+        return key + 1;
+      case CT_VALUE_TEXT:
+        return key + payload;
+      default:
+        return key + head_size(items) + payload;
+    }
+  }
+};
+
+// Room for twice the extras the core allows; the encoder does not trust its caller, and extras
+// beyond this are cut like any others.
+constexpr size_t kMaxPlanned = 2 * CT_MAX_EXTRAS;
+
+void write_value(BodyWriter& w, const Planned& p) {
+  const ct_value& v = p.extra->value;
+  switch (v.type) {
+    case CT_VALUE_UINT:
+      w.uint(v.as.u);
+      break;
+    case CT_VALUE_NEGINT:
+      w.negint(v.as.i);
+      break;
+    case CT_VALUE_BOOL:
+      w.boolean(v.as.b != 0);
+      break;
+    case CT_VALUE_TEXT:
+      w.text(view(v.as.text));
+      break;
+    default:
+      w.array(p.items);
+      for (uint32_t k = 0; k < p.items; ++k) w.text(view(v.as.list.items[k]));
+  }
+}
+
 }  // namespace
 
-size_t encode_frame(const ct_event& e, std::span<uint8_t> out) {
+size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) {
   if (out.size() < kMaxFrameBytes) {
     throw std::invalid_argument("encode_frame: the output must hold kMaxFrameBytes");
   }
   static const ConstantRuns runs;
   uint8_t* const body = out.data() + kLengthPrefixBytes;
   BodyWriter w(body, kMaxBodyBytes);
-  const ct_extra* extras = e.n_extras > 0 ? e.extras : nullptr;
-  const size_t n_extras = extras ? e.n_extras : 0;
-  if (n_extras == 0) {
+
+  // Plan the extras: which are written, and whether they must be cut to fit.
+  std::array<Planned, kMaxPlanned> plan;
+  size_t kept = 0;
+  bool cut = false;
+  for (uint32_t i = 0; e.extras != nullptr && i < e.n_extras; ++i) {
+    const ct_extra& x = e.extras[i];
+    if (!known(x)) continue;
+    if (kept == plan.size()) {
+      cut = true;
+      break;
+    }
+    Planned& p = plan[kept++];
+    p.extra = &x;
+    p.key = text_size(x.key);
+    if (x.value.type == CT_VALUE_TEXT) p.payload = text_size(view(x.value.as.text));
+    if (x.value.type == CT_VALUE_TEXT_LIST && x.value.as.list.items != nullptr) {
+      p.items = x.value.as.list.n;
+      for (uint32_t k = 0; k < p.items; ++k) p.payload += text_size(view(x.value.as.list.items[k]));
+    }
+  }
+  // The five keys' values (their keys and the version are constant: 16+3, 13, 10, 11, 19).
+  const size_t base = 16 + 3 + 13 + text_size(e.probe_source) + 10 + head_size(e.guest_pid) + 11 +
+                      text_size(e.guest_comm) + 19 + head_size(e.guest_monotonic_ns);
+  const size_t flag = text_size(kExtrasTruncatedKey) + 1;
+  size_t extras_size = 0;
+  for (size_t i = 0; i < kept; ++i) extras_size += plan[i].size();
+  const auto total = [&] {
+    return head_size(kWireKeys.size() + kept + (cut ? 1 : 0)) + base + extras_size +
+           (cut ? flag : 0);
+  };
+  if (total() > kMaxBodyBytes) cut = true;
+  // List items from the end, the last list first; then whole extras from the end.
+  for (size_t i = kept; i-- > 0 && total() > kMaxBodyBytes;) {
+    Planned& p = plan[i];
+    if (p.extra->value.type != CT_VALUE_TEXT_LIST) continue;
+    while (p.items > 0 && total() > kMaxBodyBytes) {
+      const size_t before = p.size();
+      p.payload -= text_size(view(p.extra->value.as.list.items[--p.items]));
+      extras_size -= before - p.size();
+    }
+  }
+  while (kept > 0 && total() > kMaxBodyBytes) extras_size -= plan[--kept].size();
+  if (total() > kMaxBodyBytes) return 0;
+  if (truncated != nullptr) *truncated = cut;
+
+  const size_t pairs = kept + (cut ? 1 : 0);
+  if (pairs == 0) {
     w.constant(runs.head);
   } else {
-    w.map(kWireKeys.size() + n_extras);
+    w.map(kWireKeys.size() + pairs);
     w.text(kWireKeys[0]);
     w.uint(kContentVersionWithExtras);
     w.text(kWireKeys[1]);
@@ -121,9 +250,13 @@ size_t encode_frame(const ct_event& e, std::span<uint8_t> out) {
   w.text(e.guest_comm);
   w.constant(runs.ns_key);
   w.uint(e.guest_monotonic_ns);
-  for (size_t i = 0; i < n_extras; ++i) {
-    w.text(extras[i].key);
-    w.uint(extras[i].value);
+  for (size_t i = 0; i < kept; ++i) {
+    w.text(plan[i].extra->key);
+    write_value(w, plan[i]);
+  }
+  if (cut) {
+    w.text(kExtrasTruncatedKey);
+    w.boolean(true);
   }
   if (!w.ok()) return 0;
   const auto length = static_cast<uint32_t>(w.pos() - body);

@@ -71,7 +71,7 @@ class VsockSink final : public ctt::Sink {
 
   void start() override { connect_now(); }
 
-  size_t consume(std::span<const ct_event> events) override {
+  size_t consume(ctt::Events events) override {
     if (state_ != State::kConnected) {
       want_wake_ = true;
       return 0;

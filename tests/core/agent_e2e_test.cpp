@@ -51,7 +51,7 @@ TEST(AgentCli, BadCommandLineExits64) {
 TEST(AgentCli, VersionNamesTheAbi) {
   const auto o = t::run_agent({"--version"});
   EXPECT_EQ(o.exit_code, 0);
-  EXPECT_NE(o.out.find("plugin ABI 1.0"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("plugin ABI 2.0"), std::string::npos) << o.out;
 }
 
 TEST(AgentCli, HelpListsEveryPluginsOptions) {
@@ -80,7 +80,7 @@ TEST(AgentCli, CheckConfigPrintsWhatWouldRun) {
                           {"--check-config"});
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_NE(o.out.find("probes.scripted[0] (" + dir.file("agent.toml") +
-                       ":1:1): scripted 0.1.0, ABI 1.0"),
+                       ":1:1): scripted 0.1.0, ABI 2.0"),
             std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find("probes.scripted[1]"), std::string::npos);
@@ -128,7 +128,7 @@ TEST(AgentCli, PluginLoadingErrorExits78NamingThePlugin) {
   t::TempDir dir;
   const auto o = run_with(dir, "[[probes.newmajor]]\n" + capture(dir, "c"));
   EXPECT_EQ(o.exit_code, 78);
-  EXPECT_NE(o.err.find("probe-newmajor.so: plugin ABI 2.0 is incompatible"), std::string::npos)
+  EXPECT_NE(o.err.find("probe-newmajor.so: plugin ABI 3.0 is incompatible"), std::string::npos)
       << o.err;
 }
 

@@ -27,15 +27,16 @@ struct Got {
 // test refills it; `fail` makes the next consume fail.
 class FakeSink : public ct::SinkEndpoint {
  public:
-  std::optional<size_t> consume(std::span<const ct_event> events) override {
+  std::optional<size_t> consume(std::span<const ct_event* const> events) override {
     ++offers;
     if (fail) return std::nullopt;
     const size_t n = std::min({events.size(), per_call, budget});
     for (size_t i = 0; i < n; ++i) {
-      const ct_event& e = events[i];
+      const ct_event& e = *events[i];
       Got g{e.probe_source, e.guest_pid, e.guest_comm, 0};
       for (uint32_t x = 0; x < e.n_extras; ++x) {
-        if (std::string(e.extras[x].key) == "dropped_count") g.dropped_count = e.extras[x].value;
+        if (std::string(e.extras[x].key) == "dropped_count")
+          g.dropped_count = e.extras[x].value.as.u;
       }
       got.push_back(g);
     }
@@ -66,7 +67,7 @@ ct::Bus make_bus() {
 }
 
 void route(ct::Bus& bus, const char* source, uint32_t pid) {
-  const ct_event e{source, pid, "worker", 1000 + pid, nullptr, 0};
+  const ct_event e{sizeof(ct_event), source, pid, "worker", 1000 + pid, nullptr, 0};
   bus.route(e);
 }
 

@@ -21,7 +21,7 @@ int fake_create(const ct_host*, const ct_option_value*, uint32_t, void**, char*,
   return 0;
 }
 void fake_destroy(void*) {}
-int fake_consume(void*, const ct_event*, size_t, size_t*, char*, size_t) {
+int fake_consume(void*, const ct_event* const*, size_t, size_t*, char*, size_t) {
   return 0;
 }
 
@@ -87,7 +87,8 @@ std::vector<Case> cases() {
       std::to_string(offsetof(ct_plugin, flush) + sizeof(ct_plugin::flush));
   return {
       {"struct_size", [](Descriptor& d) { d.plugin.struct_size = 8; },
-       "struct_size 8 is smaller than the " + min_size + " bytes of an ABI 1.0 descriptor"},
+       "struct_size 8 is smaller than the " + min_size + " bytes of an ABI " +
+           std::to_string(CT_ABI_MAJOR) + ".0 descriptor"},
       {"kind", [](Descriptor& d) { d.plugin.kind = static_cast<ct_kind>(7); },
        "kind 7 is neither probe (1) nor sink (2)"},
       {"name", [](Descriptor& d) { d.plugin.name = nullptr; }, "name is missing"},

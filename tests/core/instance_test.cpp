@@ -42,7 +42,7 @@ int fake_stop(void*, char* err, size_t size) {
   if (script.fail_stop) snprintf(err, size, "cannot stop");
   return script.fail_stop ? 1 : 0;
 }
-int fake_consume(void*, const ct_event*, size_t, size_t* accepted, char*, size_t) {
+int fake_consume(void*, const ct_event* const*, size_t, size_t* accepted, char*, size_t) {
   script.calls.push_back("consume");
   *accepted = 0;  // full: keeps what is routed queued
   return 0;
@@ -80,7 +80,7 @@ class InstanceTest : public ::testing::Test {
   }
 
   void emit(const char* source) {
-    const ct_event e{source, 7, "worker", 1, nullptr, 0};
+    const ct_event e{sizeof(ct_event), source, 7, "worker", 1, nullptr, 0};
     script.host->emit(script.host->ctx, &e);
   }
 
@@ -92,7 +92,7 @@ class InstanceTest : public ::testing::Test {
 // Records what the bus hands it.
 class CountingSink : public ct::SinkEndpoint {
  public:
-  std::optional<size_t> consume(std::span<const ct_event> events) override {
+  std::optional<size_t> consume(std::span<const ct_event* const> events) override {
     taken += events.size();
     return events.size();
   }
@@ -166,7 +166,8 @@ TEST_F(InstanceTest, FailedSinkIsRetiredFromTheBusWithWhatItHeld) {
   inst->sink_id = bus_.add_sink(*inst, {"*"}, 16);
   inst->create();
   inst->start();
-  for (int i = 0; i < 3; ++i) bus_.route(ct_event{"process.spawned", 1, "x", 1, nullptr, 0});
+  for (int i = 0; i < 3; ++i)
+    bus_.route(ct_event{sizeof(ct_event), "process.spawned", 1, "x", 1, nullptr, 0});
   bus_.pump();  // the fake takes nothing: three stay queued
   ASSERT_EQ(bus_.queue(*inst->sink_id).size(), 3u);
   emit("process.spawned");

@@ -58,18 +58,53 @@ TEST(PluginLoader, EntryPointMissing) {
                 "plugin, or built without the SDK macro");
 }
 
+const std::string kAgentAbi = std::to_string(CT_ABI_MAJOR) + "." + std::to_string(CT_ABI_MINOR);
+
 TEST(PluginLoader, AbiMajorDiffers) {
   EXPECT_EQ(load_error(CT_KIND_PROBE, "newmajor"),
-            path_of("probe-newmajor.so") +
-                ": plugin ABI 2.0 is incompatible with the agent's ABI 1.0 (major versions "
+            path_of("probe-newmajor.so") + ": plugin ABI " + std::to_string(CT_ABI_MAJOR + 1) +
+                ".0 is incompatible with the agent's ABI " + kAgentAbi +
+                " (major versions differ): rebuild it against this SDK");
+}
+
+TEST(PluginLoader, PluginOfAbiOneIsRefusedByAnAbiTwoAgent) {
+  static_assert(CT_ABI_MAJOR == 2);
+  EXPECT_EQ(load_error(CT_KIND_PROBE, "oldmajor"),
+            path_of("probe-oldmajor.so") +
+                ": plugin ABI 1.0 is incompatible with the agent's ABI 2.0 (major versions "
                 "differ): rebuild it against this SDK");
 }
 
 TEST(PluginLoader, AbiMinorNewerThanTheAgents) {
   EXPECT_EQ(load_error(CT_KIND_PROBE, "newminor"),
-            path_of("probe-newminor.so") +
-                ": plugin ABI 1.99 is newer than the agent's ABI 1.0: upgrade the agent or "
-                "rebuild the plugin");
+            path_of("probe-newminor.so") + ": plugin ABI " + std::to_string(CT_ABI_MAJOR) + "." +
+                std::to_string(CT_ABI_MINOR + 99) + " is newer than the agent's ABI " + kAgentAbi +
+                ": upgrade the agent or rebuild the plugin");
+}
+
+TEST(PluginLoader, IncompleteDescriptorNamesTheMissingField) {
+  EXPECT_EQ(load_error(CT_KIND_PROBE, "incomplete"),
+            path_of("probe-incomplete.so") + ": invalid descriptor: create is missing");
+}
+
+// c_probe.c builds with -Wmissing-prototypes -Werror against plugin_abi.h alone; here it must
+// load, and leave the sink-only callbacks null as the header says a probe should.
+TEST(PluginLoader, PlainCProbeLoads) {
+  const auto lib = ct::find_and_load_plugin({t::fixture_dir()}, CT_KIND_PROBE, "cprobe");
+  const ct_plugin& d = lib->descriptor();
+  EXPECT_EQ(std::string(d.name), "cprobe");
+  EXPECT_EQ(d.consume, nullptr);
+  EXPECT_EQ(d.flush, nullptr);
+}
+
+// The SDK's macro does the same for a C++ probe.
+TEST(PluginLoader, SdkProbesLeaveSinkOnlyCallbacksNull) {
+  const auto probe = ct::find_and_load_plugin({t::fixture_dir()}, CT_KIND_PROBE, "scripted");
+  EXPECT_EQ(probe->descriptor().consume, nullptr);
+  EXPECT_EQ(probe->descriptor().flush, nullptr);
+  const auto sink = ct::find_and_load_plugin({t::fixture_dir()}, CT_KIND_SINK, "capture");
+  EXPECT_NE(sink->descriptor().consume, nullptr);
+  EXPECT_NE(sink->descriptor().flush, nullptr);
 }
 
 TEST(PluginLoader, KindDiffersFromTheConfigSection) {

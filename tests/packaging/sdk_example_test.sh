@@ -97,7 +97,7 @@ out=$("$agent" --check-config "${args[@]}" 2>&1) || fail "--check-config exited 
 expect_contains "$out" "probes.hello" "--check-config"
 expect_contains "$out" "$so" "--check-config (the probe's file)"
 
-step "run it: hello.greeting events with the agent's pid, the greeting, rising timestamps"
+step "run it: hello.greeting events with the agent's pid, the greeting, rising timestamps, extras"
 "$agent" "${args[@]}" >"$work/agent.out" 2>"$work/agent.err" &
 agent_pid=$!
 for _ in $(seq 200); do
@@ -117,6 +117,8 @@ awk -F'\t' -v pid="$pid" -v hex="$hex" '
   $2 != pid { print "pid " $2 ", not " pid; bad = 1 }
   $3 != hex { print "comm " $3 ", not " hex; bad = 1 }
   $4 + 0 <= last { print "timestamp " $4 " after " last; bad = 1 }
+  $5 != "count=" (n + 1) { print "extra " $5 ", not count=" (n + 1); bad = 1 }
+  $6 != "first=" (n == 0 ? "true" : "false") { print "extra " $6 " in event " (n + 1); bad = 1 }
   { last = $4 + 0; n++ }
   END { if (n < 5) { print n " events, wanted at least 5"; bad = 1 }; print n " events checked"; exit bad }
 ' "$work/events" || fail "captured events:"$'\n'"$(cat "$work/events")"

@@ -227,7 +227,12 @@ std::vector<Captured> read_captured(const std::string& path) {
     c.guest_monotonic_ns = std::stoull(f[3]);
     for (size_t i = 4; i < f.size(); ++i) {
       const auto eq = f[i].find('=');
-      if (eq != std::string::npos) c.extras[f[i].substr(0, eq)] = std::stoull(f[i].substr(eq + 1));
+      if (eq == std::string::npos) continue;
+      const std::string key = f[i].substr(0, eq), value = f[i].substr(eq + 1);
+      c.typed_extras[key] = value;
+      if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+        c.extras[key] = std::stoull(value);
+      }
     }
     out.push_back(std::move(c));
   }

@@ -107,7 +107,9 @@ struct Captured {
   uint32_t guest_pid = 0;
   std::string guest_comm;
   uint64_t guest_monotonic_ns = 0;
-  std::map<std::string, uint64_t> extras;
+  std::map<std::string, uint64_t> extras;  // the unsigned ones
+  // Every extra as the fixture writes it: 42, -3, true, t:HEX, l:HEX,HEX
+  std::map<std::string, std::string> typed_extras;
 };
 std::vector<Captured> read_captured(const std::string& path);
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <bit>
+#include <cstdint>
 #include <cstdio>
 #include <string_view>
 #include <vector>
@@ -13,7 +14,7 @@ constexpr std::array<std::string_view, 5> kKeys = {"content_version", "probe_sou
                                                    "guest_comm", "guest_monotonic_ns"};
 
 // What an item is, for refusals only: built into a string only when a frame is refused, so
-// that reading an extra costs no formatting. Either plain text, "key N" or 'KEY'.
+// that reading an extra costs no formatting. Either plain text, "key N", 'KEY' or 'KEY' item N.
 struct Label {
   Label(const char* text) : text(text) {}  // NOLINT: implicit, as the literals it replaces
   static Label key_number(uint64_t n) {
@@ -27,8 +28,16 @@ struct Label {
     l.quote = true;
     return l;
   }
+  // 'KEY' item N: the Nth text of a list.
+  static Label list_item(std::string_view key, uint64_t n) {
+    Label l = quoted(key);
+    l.number = n;
+    return l;
+  }
   std::string str() const {
-    if (quote) return "'" + std::string(text) + "'";
+    if (quote) {
+      return "'" + std::string(text) + "'" + (number ? " item " + std::to_string(number) : "");
+    }
     return number ? std::string(text) + std::to_string(number) : std::string(text);
   }
   std::string_view text;
@@ -137,6 +146,14 @@ class Reader {
     return text_after(h, what);
   }
 
+  // true or false (simple values 20 and 21) when the next item is one; it is then consumed.
+  std::optional<bool> boolean() {
+    if (pos_ < bytes_.size() && (bytes_[pos_] == 0xF4 || bytes_[pos_] == 0xF5)) {
+      return bytes_[pos_++] == 0xF5;
+    }
+    return std::nullopt;
+  }
+
   size_t remaining() const { return bytes_.size() - pos_; }
 
  private:
@@ -156,6 +173,58 @@ void expect_key(Reader& r, size_t index) {
     throw Refused{"key order: expected '" + std::string(kKeys[index]) + "' as " + label.str() +
                   ", got '" + std::string(key) + "'"};
   }
+}
+
+// One extra's value: exactly the types of ABI 2 (wire revision 1.1), each in its shortest form.
+ExtraValue extra_value(Reader& r, std::string_view key) {
+  const Label what = Label::quoted(key);
+  ExtraValue v;
+  if (const auto b = r.boolean()) {
+    v.type = ExtraValue::kBool;
+    v.number = *b ? 1 : 0;
+    return v;
+  }
+  const Reader::Head h = r.head(what);
+  switch (h.major) {
+    case 0:
+      v.number = h.argument;
+      break;
+    case 1:
+      // -1 - argument; the boundary carries int64_t, so anything below INT64_MIN is refused.
+      if (h.argument > static_cast<uint64_t>(INT64_MAX)) {
+        throw Refused{"out of range: " + what.str() + " is below -2^63"};
+      }
+      v.type = ExtraValue::kNegative;
+      v.negative = -1 - static_cast<int64_t>(h.argument);
+      break;
+    case 3:
+      v.type = ExtraValue::kText;
+      v.text = r.text_after(h, what);
+      break;
+    case 4:
+      v.type = ExtraValue::kTextList;
+      // Each item takes at least one byte: a longer claim is refused before anything grows.
+      if (h.argument > r.remaining()) {
+        throw Refused{"truncated: " + what.str() + " claims " + std::to_string(h.argument) +
+                      " items, " + std::to_string(r.remaining()) + " bytes left"};
+      }
+      v.list.reserve(h.argument);
+      for (uint64_t k = 0; k < h.argument; ++k) {
+        const Label item = Label::list_item(key, k + 1);
+        const Reader::Head ih = r.head(item);
+        if (ih.major != 3) {
+          throw Refused{"wrong type: " + item.str() + " must be text, not " + major_name(ih.major)};
+        }
+        v.list.emplace_back(r.text_after(ih, item));
+      }
+      break;
+    default:
+      throw Refused{"wrong type: " + what.str() +
+                    " must be an unsigned or negative integer, a boolean, text or a list of "
+                    "text, not " +
+                    major_name(h.major)};
+  }
+  return v;
 }
 
 Frame decode(std::span<const uint8_t> body) {
@@ -211,18 +280,7 @@ Frame decode(std::span<const uint8_t> body) {
   for (uint64_t i = kKeys.size(); i < map.argument; ++i) {
     const std::string_view key = r.text(Label::key_number(i + 1));
     if (!keys->insert(key)) throw Refused{"duplicate key: '" + std::string(key) + "'"};
-    const Label label = Label::quoted(key);
-    const Reader::Head h = r.head(label);
-    ExtraValue v;
-    if (h.major == 0) {
-      v.number = h.argument;
-    } else if (h.major == 3) {
-      v.is_text = true;
-      v.text = r.text_after(h, label);
-    } else {
-      throw Refused{"wrong type: " + label.str() + " must be an unsigned integer or text, not " +
-                    major_name(h.major)};
-    }
+    ExtraValue v = extra_value(r, key);
     f.extras.emplace_back(std::string(key), std::move(v));
   }
   if (r.remaining() != 0) {

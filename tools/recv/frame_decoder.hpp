@@ -1,7 +1,8 @@
 // A strict decoder for the wire of design section 2, written apart from the encoder so that
 // each checks the other. It accepts exactly what the host accepts, and says why it refuses:
 // length at most 4096, major version 1, the five keys first and in order with their types,
-// valid UTF-8, definite lengths, shortest-form integers, no floats, tags or other simple values.
+// valid UTF-8, definite lengths, shortest-form integers, no floats, tags or simple values other
+// than true and false (in extras only); extras of exactly the types ExtraValue lists.
 #pragma once
 
 #include <cstddef>
@@ -18,11 +19,15 @@ inline constexpr size_t kMaxBodyBytes = 4096;
 // about a thousand tiny ones, which would cost far more per byte than any real frame.
 inline constexpr size_t kMaxExtras = 256;
 
-// A value of a key beyond the five: an unsigned integer (as dropped_count) or text.
+// A value of a key beyond the five (ABI 2, wire revision 1.1): an unsigned integer, a negative
+// integer, a boolean (simple values 20/21), text, or a list of text; nothing else.
 struct ExtraValue {
-  bool is_text = false;
-  uint64_t number = 0;
-  std::string text;
+  enum Type { kUnsigned, kNegative, kBool, kText, kTextList };
+  Type type = kUnsigned;
+  uint64_t number = 0;            // kUnsigned; kBool as 0 or 1
+  int64_t negative = 0;           // kNegative: always < 0
+  std::string text;               // kText
+  std::vector<std::string> list;  // kTextList
 };
 
 struct Frame {

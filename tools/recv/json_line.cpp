@@ -31,10 +31,27 @@ void append_json_line(const Frame& f, std::string& out) {
   out += std::to_string(f.guest_monotonic_ns);
   for (const auto& [key, value] : f.extras) {
     append_key(key, out);
-    if (value.is_text) {
-      append_string(value.text, out);
-    } else {
-      out += std::to_string(value.number);
+    switch (value.type) {
+      case ExtraValue::kUnsigned:
+        out += std::to_string(value.number);
+        break;
+      case ExtraValue::kNegative:
+        out += std::to_string(value.negative);
+        break;
+      case ExtraValue::kBool:
+        out += value.number ? "true" : "false";
+        break;
+      case ExtraValue::kText:
+        append_string(value.text, out);
+        break;
+      case ExtraValue::kTextList:
+        out += '[';
+        for (size_t i = 0; i < value.list.size(); ++i) {
+          if (i > 0) out += ',';
+          append_string(value.list[i], out);
+        }
+        out += ']';
+        break;
     }
   }
   out += "}\n";

@@ -3,7 +3,8 @@
 Usage: decode_frames.py CAPTURE_FILE
 Splits the file into u32-LE-length-prefixed frames, decodes each body with cbor2 and checks
 design section 2: at most 4096 bytes, a map whose first five keys are the wire keys in order
-with their types, major version 1 (minor 1 exactly when extra keys follow), and preferred
+with their types, major version 1 (minor 1 exactly when extra keys follow, each an unsigned or
+negative integer, a boolean, text or a list of text), and preferred
 serialization (re-encoding the decoded map gives back the same bytes: shortest integers,
 definite lengths, no tags or floats). Prints one JSON object per frame; exits 1 on the first
 violation, saying which frame and why.
@@ -15,6 +16,15 @@ import sys
 import cbor2
 
 KEYS = ["content_version", "probe_source", "guest_pid", "guest_comm", "guest_monotonic_ns"]
+
+
+def typed_extra(value):
+    """Wire revision 1.1: unsigned, negative (down to -2^63), bool, text, list of text."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**64
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def fail(index, why):
@@ -50,7 +60,7 @@ def main(path):
         if not 0 <= obj["guest_pid"] < 2**32 or not 0 <= obj["guest_monotonic_ns"] < 2**64:
             fail(index, "integer out of range")
         for key in keys[5:]:
-            if not isinstance(key, str) or not isinstance(obj[key], int) or obj[key] < 0:
+            if not isinstance(key, str) or not typed_extra(obj[key]):
                 fail(index, f"extra {key!r}")
         if cbor2.dumps(obj) != body:
             fail(index, "not in preferred serialization (re-encoding differs)")

@@ -14,7 +14,8 @@ namespace {
 size_t add(wire::FrameBuffer& b, uint32_t pid) {
   const std::span<uint8_t> room = b.reserve();
   if (room.empty()) return 0;
-  const size_t n = wire::encode_frame(ct_event{"process.spawned", pid, "x", 7, nullptr, 0}, room);
+  const size_t n = wire::encode_frame(
+      ct_event{sizeof(ct_event), "process.spawned", pid, "x", 7, nullptr, 0}, room);
   b.commit(n);
   return n;
 }
@@ -46,7 +47,7 @@ TEST(FrameBuffer, RewindSendsEverythingHeldFromAFrameBoundary) {
   const std::span<const uint8_t> next = b.unsent();
   ASSERT_EQ(next.size(), f);
   const std::string expected =
-      wire::encode_frame(ct_event{"process.spawned", 2, "x", 7, nullptr, 0});
+      wire::encode_frame(ct_event{sizeof(ct_event), "process.spawned", 2, "x", 7, nullptr, 0});
   EXPECT_EQ(std::string(next.begin(), next.end()), expected);
 }
 
@@ -81,8 +82,8 @@ TEST(FrameBuffer, CompactsWithoutReorderingFrames) {
     for (size_t k = 0; k < to_release; ++k) {
       const std::string got(all.begin() + static_cast<long>(offset),
                             all.begin() + static_cast<long>(offset + all[offset] + 4));
-      ASSERT_EQ(got,
-                wire::encode_frame(ct_event{"process.spawned", expect_pid, "x", 7, nullptr, 0}));
+      ASSERT_EQ(got, wire::encode_frame(ct_event{sizeof(ct_event), "process.spawned", expect_pid,
+                                                 "x", 7, nullptr, 0}));
       offset += got.size();
       ++expect_pid;
     }

@@ -1,6 +1,7 @@
 #include "frame_decoder.hpp"
 
 #include <gtest/gtest.h>
+#include <cellos/telemetry/sdk.hpp>
 
 #include <string>
 #include <vector>
@@ -81,9 +82,15 @@ std::string refusal(const Bytes& body) {
   } while (0)
 
 TEST(FrameDecoder, DecodesWhatTheEncoderWrites) {
-  const ct_extra extras[] = {{"dropped_count", 300}, {"z", 0}};
-  const ct_event e{"telemetry.dropped",     4294967295u, "a\xEF\xBF\xBD",
-                   18446744073709551615ull, extras,      2};
+  const ct_extra extras[] = {cellos::telemetry::uint_extra("dropped_count", 300),
+                             cellos::telemetry::uint_extra("z", 0)};
+  const ct_event e{sizeof(ct_event),
+                   "telemetry.dropped",
+                   4294967295u,
+                   "a\xEF\xBF\xBD",
+                   18446744073709551615ull,
+                   extras,
+                   2};
   const std::string frame = wire::encode_frame(e);
   const Bytes bytes(frame.begin(), frame.end());
   const auto span = recv::next_frame(bytes);
@@ -264,16 +271,18 @@ TEST(FrameDecoder, ExtraKeys) {
   const auto f = recv::decode_body(ok.b, &error);
   ASSERT_TRUE(f.has_value()) << error;
   ASSERT_EQ(f->extras.size(), 2u);
-  EXPECT_TRUE(f->extras[1].second.is_text);
+  EXPECT_EQ(f->extras[1].second.type, recv::ExtraValue::kText);
   Body dup = valid_until("", 6);
   dup.text("guest_pid").uint(3);
   EXPECT_REFUSED(dup.b, "duplicate key: 'guest_pid'");
   Body dup2 = valid_until("", 7);
   dup2.text("a").uint(1).text("a").uint(2);
   EXPECT_REFUSED(dup2.b, "duplicate key: 'a'");
-  Body arr = valid_until("", 6);
-  arr.text("a").raw({0x80});
-  EXPECT_REFUSED(arr.b, "wrong type: 'a' must be an unsigned integer or text");
+  Body nested = valid_until("", 6);
+  nested.text("a").raw({0xA0});
+  EXPECT_REFUSED(nested.b,
+                 "wrong type: 'a' must be an unsigned or negative integer, a boolean, text or a "
+                 "list of text, not a map");
   Body missing = valid_until("", 6);
   EXPECT_REFUSED(missing.b, "truncated");
 }
@@ -329,6 +338,127 @@ TEST(FrameDecoder, DuplicateExtrasFoundAnywhereInALongList) {
   for (size_t i = 0; i + 1 < recv::kMaxExtras; ++i) wire_key.text("k" + std::to_string(i)).uint(1);
   wire_key.text("guest_comm").text("x");
   EXPECT_REFUSED(wire_key.b, "duplicate key: 'guest_comm'");
+}
+
+// Typed extras (wire 1.1): exactly unsigned, negative, true/false, text and lists of text.
+recv::Frame decoded_extra(std::initializer_list<uint8_t> value) {
+  Body b = valid_until("", 6);
+  b.text("k").raw(value);
+  std::string error;
+  const auto f = recv::decode_body(b.b, &error);
+  EXPECT_TRUE(f.has_value()) << error;
+  return f ? *f : recv::Frame{};
+}
+
+TEST(FrameDecoderTyped, AcceptsEveryTypeInShortestForm) {
+  auto f = decoded_extra({0x38, 0x18});
+  ASSERT_EQ(f.extras.size(), 1u);
+  EXPECT_EQ(f.extras[0].second.type, recv::ExtraValue::kNegative);
+  EXPECT_EQ(f.extras[0].second.negative, -25);
+  f = decoded_extra({0x3B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF});
+  EXPECT_EQ(f.extras.at(0).second.negative, INT64_MIN);
+  f = decoded_extra({0xF5});
+  EXPECT_EQ(f.extras.at(0).second.type, recv::ExtraValue::kBool);
+  EXPECT_EQ(f.extras.at(0).second.number, 1u);
+  EXPECT_EQ(decoded_extra({0xF4}).extras.at(0).second.number, 0u);
+  f = decoded_extra({0x62, 'h', 'i'});
+  EXPECT_EQ(f.extras.at(0).second.type, recv::ExtraValue::kText);
+  EXPECT_EQ(f.extras.at(0).second.text, "hi");
+  f = decoded_extra({0x82, 0x61, 'a', 0x60});
+  EXPECT_EQ(f.extras.at(0).second.type, recv::ExtraValue::kTextList);
+  EXPECT_EQ(f.extras.at(0).second.list, (std::vector<std::string>{"a", ""}));
+  f = decoded_extra({0x80});
+  EXPECT_EQ(f.extras.at(0).second.type, recv::ExtraValue::kTextList);
+  EXPECT_TRUE(f.extras.at(0).second.list.empty());
+  EXPECT_EQ(decoded_extra({0x1B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF})
+                .extras.at(0)
+                .second.number,
+            UINT64_MAX);
+}
+
+TEST(FrameDecoderTyped, RefusesEveryOtherForm) {
+  const std::vector<std::pair<std::vector<uint8_t>, std::string>> cases = {
+      {{0xF9, 0x3C, 0x00}, "float: 'k'"},
+      {{0xFA, 0, 0, 0, 0}, "float: 'k'"},
+      {{0xFB, 0, 0, 0, 0, 0, 0, 0, 0}, "float: 'k'"},
+      {{0xC1, 0x00}, "tag: 'k'"},
+      {{0xF6}, "wrong type: 'k' is a simple value"},  // null
+      {{0xF7}, "wrong type: 'k' is a simple value"},  // undefined
+      {{0xF0}, "wrong type: 'k' is a simple value"},  // simple value 16
+      {{0xF8, 0x20}, "wrong type: 'k' is a simple value"},
+      {{0x7F, 0x61, 'a', 0xFF}, "indefinite length: 'k'"},
+      {{0x9F, 0x61, 'a', 0xFF}, "indefinite length: 'k'"},
+      {{0x18, 0x05}, "non-shortest encoding: 'k' (5)"},
+      {{0x38, 0x05}, "non-shortest encoding: 'k' (5)"},
+      {{0x98, 0x01, 0x60}, "non-shortest encoding: 'k' (1)"},
+      {{0x81, 0x78, 0x01, 'a'}, "non-shortest encoding: 'k' item 1 (1)"},
+      {{0x62, 0xC3, 0x28}, "invalid UTF-8: 'k'"},
+      {{0x82, 0x60, 0x61, 0xFF}, "invalid UTF-8: 'k' item 2"},
+      {{0xA1, 0x61, 'a', 0x01}, "wrong type: 'k' must be an unsigned or negative integer"},
+      {{0x41, 0x00}, "wrong type: 'k' must be an unsigned or negative integer"},  // bytes
+      {{0x81, 0x01}, "wrong type: 'k' item 1 must be text, not an unsigned integer"},
+      {{0x81, 0x80}, "wrong type: 'k' item 1 must be text, not an array"},
+      {{0x81, 0xF5}, "wrong type: 'k' item 1 is a simple value"},
+      {{0x3B, 0x80, 0, 0, 0, 0, 0, 0, 0}, "out of range: 'k' is below -2^63"},
+      {{0x99, 0xFF, 0xFF}, "truncated: 'k' claims 65535 items"},
+      {{0x82, 0x60}, "truncated: 'k' claims 2 items, 1 bytes left"},
+      {{0x82, 0x60, 0x61}, "truncated: 'k' item 2 claims 1 bytes, 0 left"},
+  };
+  for (const auto& [bytes, reason] : cases) {
+    Body b = valid_until("", 6);
+    b.text("k");
+    b.b.insert(b.b.end(), bytes.begin(), bytes.end());
+    const std::string e = refusal(b.b);
+    EXPECT_EQ(e.rfind(reason, 0), 0u) << "got: " << e << " for " << testing::PrintToString(bytes);
+  }
+}
+
+TEST(FrameDecoderTyped, RoundTripOfEveryTypeAndItsJson) {
+  const ct_text argv[] = {{"ls", 2}, {"-l \"x\"", 6}};
+  ct_extra list{"argv", {CT_VALUE_TEXT_LIST, 0, {}}};
+  list.value.as.list = ct_text_list{argv, 2};
+  ct_extra neg{"nice", {CT_VALUE_NEGINT, 0, {}}};
+  neg.value.as.i = -5;
+  ct_extra yes{"raced", {CT_VALUE_BOOL, 0, {}}};
+  yes.value.as.b = 1;
+  ct_extra empty{"env", {CT_VALUE_TEXT_LIST, 0, {}}};
+  const ct_extra extras[] = {cellos::telemetry::uint_extra("uid", 1000),      neg,  yes,
+                             cellos::telemetry::text_extra("cwd", "/t\xFFp"), list, empty};
+  const std::string frame =
+      wire::encode_frame(cellos::telemetry::make_event("process.exec", 42, "ls", 7, extras, 6));
+  const Bytes bytes(frame.begin(), frame.end());
+  std::string error;
+  const auto f = recv::decode_body(std::span(bytes).subspan(4), &error);
+  ASSERT_TRUE(f.has_value()) << error;
+  EXPECT_EQ(f->content_version, 0x0101);
+  ASSERT_EQ(f->extras.size(), 6u);
+  EXPECT_EQ(f->extras[3].second.text, "/t\xEF\xBF\xBDp");  // repaired by the encoder
+  std::string line;
+  recv::append_json_line(*f, line);
+  EXPECT_EQ(line,
+            "{\"content_version\":257,\"probe_source\":\"process.exec\",\"guest_pid\":42,"
+            "\"guest_comm\":\"ls\",\"guest_monotonic_ns\":7,\"uid\":1000,\"nice\":-5,"
+            "\"raced\":true,\"cwd\":\"/t\xEF\xBF\xBDp\",\"argv\":[\"ls\",\"-l \\\"x\\\"\"],"
+            "\"env\":[]}\n");
+}
+
+TEST(FrameDecoderTyped, TruncatedFramesDecodeWithTheirFlag) {
+  const std::string item(50, 'a');
+  const std::vector<ct_text> items(200, ct_text{item.data(), 50});
+  ct_extra list{"argv", {CT_VALUE_TEXT_LIST, 0, {}}};
+  list.value.as.list = ct_text_list{items.data(), 200};
+  const std::string frame =
+      wire::encode_frame(cellos::telemetry::make_event("process.exec", 42, "ls", 7, &list, 1));
+  const Bytes bytes(frame.begin(), frame.end());
+  std::string error;
+  const auto f = recv::decode_body(std::span(bytes).subspan(4), &error);
+  ASSERT_TRUE(f.has_value()) << error;
+  ASSERT_EQ(f->extras.size(), 2u);
+  EXPECT_LT(f->extras[0].second.list.size(), 200u);
+  EXPECT_GT(f->extras[0].second.list.size(), 70u);
+  EXPECT_EQ(f->extras[1].first, "extras_truncated");
+  EXPECT_EQ(f->extras[1].second.type, recv::ExtraValue::kBool);
+  EXPECT_EQ(f->extras[1].second.number, 1u);
 }
 
 TEST(FrameDecoder, TrailingBytes) {

@@ -17,7 +17,8 @@ namespace wire = cellos::telemetry::wire;
 namespace {
 
 std::string frame(uint32_t pid, const char* comm = "sh") {
-  return wire::encode_frame(ct_event{"process.spawned", pid, comm, 1000 + pid, nullptr, 0});
+  return wire::encode_frame(
+      ct_event{sizeof(ct_event), "process.spawned", pid, comm, 1000 + pid, nullptr, 0});
 }
 
 class RecvProcess {

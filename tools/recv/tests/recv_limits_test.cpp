@@ -31,7 +31,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string frame(uint32_t pid) {
-  return wire::encode_frame(ct_event{"process.spawned", pid, "sh", 1000 + pid, nullptr, 0});
+  return wire::encode_frame(
+      ct_event{sizeof(ct_event), "process.spawned", pid, "sh", 1000 + pid, nullptr, 0});
 }
 
 // A frame whose JSON line is longer than a pipe page (4096 bytes): any write of it to a pipe

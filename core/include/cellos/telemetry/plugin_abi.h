@@ -1,12 +1,14 @@
 /* The plugin boundary of cellos-telemetry: the only thing a plugin and the agent share.
  *
- * Rules that keep it stable (see docs/writing-a-probe.md for the policy):
+ * Rules that keep it stable (docs/writing-a-probe.md, section 6, has the policy and the history):
  *  - Plain C types only: no exception, no C++ object and no allocation crosses it. Every string
  *    and array handed across is owned by the side that handed it and valid only for the call.
- *  - ct_plugin and ct_host start with struct_size, so either side can tell which fields the
- *    other knows: appending a field to them bumps CT_ABI_MINOR. ct_event, ct_extra,
- *    ct_option_spec and ct_option_value travel in arrays without a size, so any change to them,
- *    like any other change, bumps CT_ABI_MAJOR (docs/writing-a-probe.md has the policy).
+ *  - Structs that start with struct_size (ct_plugin, ct_host, ct_event) grow by appending fields
+ *    in a minor version; the reader checks struct_size before it reads an appended field. Arrays
+ *    of them are never indexed by sizeof: sinks receive events as an array of pointers.
+ *  - Structs that travel in arrays indexed by sizeof (ct_extra, ct_option_spec, ct_option_value)
+ *    never change size within a major. ct_value's union is 16 bytes for good, so new value types
+ *    fit without changing ct_extra's stride.
  *  - Every call into a plugin happens on the agent's single event-loop thread and must not
  *    block. Functions that can fail return 0 on success, or non-zero with a NUL-terminated
  *    message written into err (at most err_size bytes).
@@ -20,6 +22,22 @@
  *  - The agent checks every declaration of the descriptor before reading it, and refuses the
  *    file naming the field (exit 78): all strings present, names and option keys plain
  *    identifiers ([a-z_][a-z0-9_]*), keys unique and not the core's, defaults valid.
+ *
+ * Lifecycle, in the order the agent runs it (core/src/agent.cpp):
+ *  1. load: the entry point returns the descriptor; the loader checks ABI, completeness, kind.
+ *  2. create: every sink instance, then every probe instance.
+ *  3. start: every sink, then every probe (a probe may emit from start).
+ *  4. running: on_fd and on_timer for any instance; probes emit; the agent calls consume on
+ *     sinks with what their queues hold; a sink that took fewer than offered is offered nothing
+ *     until it calls wake.
+ *  5. SIGTERM or SIGINT: stop on every probe (emits after it are ignored); sinks are offered
+ *     what is still queued (consume), then flush is called until it reports done or
+ *     [agent] shutdown_timeout_ms passes; then stop on every sink.
+ *  6. destroy: every probe, then every sink. The shared object is unloaded after the last
+ *     instance it created is destroyed.
+ *  --check-config runs stages 1, 2 and 6 only.
+ *  An instance whose call fails, throws (SDK) or overruns [agent] call_time_limit_ms is disabled:
+ *  none of its functions except destroy is called again.
  */
 #ifndef CELLOS_TELEMETRY_PLUGIN_ABI_H
 #define CELLOS_TELEMETRY_PLUGIN_ABI_H
@@ -31,10 +49,15 @@
 extern "C" {
 #endif
 
-#define CT_ABI_MAJOR 1
+/* Plain integer literals: usable in #if and static assertions. ABI 2.0 (from 1.0): typed
+ * extras, ct_event.struct_size, consume takes an array of pointers (docs: "what bumped"). */
+#define CT_ABI_MAJOR 2
 #define CT_ABI_MINOR 0
+#define CT_ABI_VERSION ((CT_ABI_MAJOR << 16) | CT_ABI_MINOR)
+/* True when the header offers what ABI major.minor defines: `#if CT_ABI_AT_LEAST(2, 0)`. */
+#define CT_ABI_AT_LEAST(major, minor) (CT_ABI_MAJOR == (major) && CT_ABI_MINOR >= (minor))
 
-/* The one exported symbol: `const ct_plugin* cellos_telemetry_plugin(void)`. */
+/* The one exported symbol, declared below with its prototype. */
 #define CT_ENTRY_POINT "cellos_telemetry_plugin"
 
 typedef enum ct_kind { CT_KIND_PROBE = 1, CT_KIND_SINK = 2 } ct_kind;
@@ -73,15 +96,67 @@ typedef struct ct_option_value {
   uint32_t list_size;
 } ct_option_value;
 
-/* Extra unsigned keys that follow the five wire keys (for example dropped_count). */
+/* The type of an extra's value; each maps to one CBOR form on the wire (shortest encoding).
+ * New types may be added in a minor version. A sink or encoder that meets a type it does not
+ * know skips that extra (and only that extra); the agent refuses an unknown type from a probe. */
+typedef enum ct_value_type {
+  CT_VALUE_UINT = 1,     /* as.u; CBOR major type 0 */
+  CT_VALUE_NEGINT = 2,   /* as.i, always < 0 (0 and up are CT_VALUE_UINT); CBOR major type 1 */
+  CT_VALUE_BOOL = 3,     /* as.b: 0 false, anything else true; CBOR simple values 20/21 */
+  CT_VALUE_TEXT = 4,     /* as.text; CBOR major type 3 */
+  CT_VALUE_TEXT_LIST = 5 /* as.list; CBOR major type 4 whose items are all major type 3 */
+} ct_value_type;
+
+/* Text with its length: need not be NUL-terminated. A probe may hand any bytes; the agent
+ * repairs invalid UTF-8 (U+FFFD) before a sink sees it, so a sink always gets valid UTF-8. */
+typedef struct ct_text {
+  const char* ptr; /* may be NULL when len is 0 */
+  uint32_t len;
+} ct_text;
+
+typedef struct ct_text_list {
+  const ct_text* items; /* may be NULL when n is 0 */
+  uint32_t n;
+} ct_text_list;
+
+/* A tagged value. type holds a ct_value_type (a plain uint32_t so that an unknown value is
+ * representable); the union is exactly 16 bytes in every ABI 2.x. */
+typedef struct ct_value {
+  uint32_t type;
+  uint32_t reserved_; /* 0 */
+  union {
+    uint64_t u;
+    int64_t i;
+    int b;
+    ct_text text;
+    ct_text_list list;
+    uint64_t reserved_[2]; /* fixes the size: a new type must fit in 16 bytes */
+  } as;
+} ct_value;
+
+/* A key beyond the five wire keys, with its value. Limits (enforced on emit; a probe that breaks
+ * them is disabled): at most CT_MAX_EXTRAS per event; a key of 1 to 32 word characters
+ * ([a-z0-9_]), not one of the five wire keys, not "extras_truncated", not repeated; a text (or
+ * list item) of at most CT_MAX_TEXT_BYTES before repair; a list of at most CT_MAX_LIST_ITEMS;
+ * at most CT_MAX_EXTRAS_TEXT_BYTES of text in all of an event's extras together. */
 typedef struct ct_extra {
-  const char* key;
-  uint64_t value;
+  const char* key; /* NUL-terminated */
+  ct_value value;
 } ct_extra;
 
-/* One event, field names as on the wire. guest_comm handed to a sink is always valid UTF-8:
- * the agent repairs what probes emit. */
+enum {
+  CT_MAX_EXTRAS = 32,
+  CT_MAX_TEXT_BYTES = 1024,
+  CT_MAX_LIST_ITEMS = 256,
+  CT_MAX_EXTRAS_TEXT_BYTES = 16384
+};
+
+/* One event, field names as on the wire. struct_size is sizeof(ct_event) of the side that
+ * filled it in: fields may be appended in a minor version, and a reader reads an appended field
+ * only when struct_size covers it. guest_comm and text values handed to a sink are always valid
+ * UTF-8: the agent repairs what probes emit. */
 typedef struct ct_event {
+  uint32_t struct_size;
   const char* probe_source;
   uint32_t guest_pid;
   const char* guest_comm;
@@ -90,17 +165,22 @@ typedef struct ct_event {
   uint32_t n_extras;
 } ct_event;
 
+/* The smallest struct_size of an ABI 2.x event: everything up to and including n_extras. */
+#define CT_EVENT_SIZE_2_0 (offsetof(ct_event, n_extras) + sizeof(uint32_t))
+
 enum { CT_LOG_ERROR = 0, CT_LOG_WARN = 1, CT_LOG_INFO = 2 };
 
 /* epoll-compatible readiness bits for watch_fd and on_fd. */
 enum { CT_FD_READ = 0x001, CT_FD_WRITE = 0x004, CT_FD_ERROR = 0x008, CT_FD_HANGUP = 0x010 };
 
-/* What the agent offers an instance. Valid from create until destroy returns. */
+/* What the agent offers an instance. Valid from create until destroy returns. Every function
+ * is always present (never NULL). */
 typedef struct ct_host {
   uint32_t struct_size;
   void* ctx;
   const char* instance_name; /* e.g. "probes.process[0]" */
-  /* Probes: hand one event to the bus. Copies everything; returns at once. */
+  /* Probes only (a sink that emits is disabled): hand one event to the bus. Copies everything;
+   * returns at once. */
   void (*emit)(void* ctx, const ct_event* event);
   /* Add or change interest in an fd on the event loop; on_fd is then called. 0 or -errno. */
   int (*watch_fd)(void* ctx, int fd, uint32_t events);
@@ -114,39 +194,76 @@ typedef struct ct_host {
   void (*wake)(void* ctx);
 } ct_host;
 
+/* The descriptor. Each field is marked REQUIRED (the loader refuses the plugin, naming the
+ * field: "invalid descriptor: create is missing"), OPTIONAL (NULL: the agent does nothing in
+ * its place), or SINK ONLY (required for sinks; ignored for probes, which leave it NULL). */
 typedef struct ct_plugin {
-  uint32_t struct_size;
-  uint16_t abi_major;
-  uint16_t abi_minor;
-  ct_kind kind;
-  const char* name;    /* as in the config section: [[probes.NAME]] */
-  const char* version; /* the plugin's own version */
-  const char* summary; /* one line for --help and --check-config */
-  const ct_option_spec* options;
+  uint32_t struct_size;          /* REQUIRED: sizeof(ct_plugin) as the plugin knows it */
+  uint16_t abi_major;            /* REQUIRED: CT_ABI_MAJOR; must equal the agent's */
+  uint16_t abi_minor;            /* REQUIRED: CT_ABI_MINOR; must not be newer than the agent's */
+  ct_kind kind;                  /* REQUIRED */
+  const char* name;              /* REQUIRED: as in the config section, [[probes.NAME]] */
+  const char* version;           /* REQUIRED: the plugin's own version */
+  const char* summary;           /* REQUIRED: one line for --help and --check-config */
+  const ct_option_spec* options; /* REQUIRED when n_options > 0 */
   uint32_t n_options;
 
-  /* Also called by --check-config, which never calls start: create may validate (and read)
-   * but must not touch the world: no file written, no socket, no process or thread. */
+  /* REQUIRED. Makes an instance from validated options (stage 2). Also called by
+   * --check-config, which never calls start: create may validate (and read) but must not touch
+   * the world: no file written, no socket, no process or thread. */
   int (*create)(const ct_host* host, const ct_option_value* values, uint32_t n_values,
                 void** instance, char* err, size_t err_size);
+  /* REQUIRED. Must not fail (stage 6). */
   void (*destroy)(void* instance);
-  /* Probes begin observing; sinks make their first connection attempt. */
+  /* OPTIONAL. Probes begin observing; sinks make their first connection attempt (stage 3). */
   int (*start)(void* instance, char* err, size_t err_size);
-  /* Probes stop emitting. Sinks: no more events will be offered; flush follows. */
+  /* OPTIONAL. Probes: stop emitting (stage 5, before any flush). Sinks: called last, after
+   * flush; nothing more will be offered. */
   int (*stop)(void* instance, char* err, size_t err_size);
+  /* OPTIONAL (required once the instance watches an fd). */
   int (*on_fd)(void* instance, int fd, uint32_t events, char* err, size_t err_size);
+  /* OPTIONAL (required once the instance arms its timer). */
   int (*on_timer)(void* instance, char* err, size_t err_size);
-  /* Sinks only: take up to n events; *accepted says how many were taken (a prefix). */
-  int (*consume)(void* instance, const ct_event* events, size_t n, size_t* accepted, char* err,
-                 size_t err_size);
-  /* Sinks only, at shutdown, called until *done is non-zero or the deadline passes. */
+  /* SINK ONLY, required. Take up to n events, events[0..n); *accepted says how many were taken
+   * (a prefix). Each events[k] points at a ct_event of its own struct_size: read fields beyond
+   * CT_EVENT_SIZE_2_0 only when struct_size covers them. */
+  int (*consume)(void* instance, const ct_event* const* events, size_t n, size_t* accepted,
+                 char* err, size_t err_size);
+  /* SINK ONLY, optional (NULL: nothing held). At shutdown, after the queue was offered, called
+   * until *done is non-zero or the deadline passes (stage 5). */
   int (*flush)(void* instance, int* done, char* err, size_t err_size);
 } ct_plugin;
 
 typedef const ct_plugin* (*ct_entry_point_fn)(void);
 
+#if defined(__GNUC__)
+#define CT_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define CT_PLUGIN_EXPORT
+#endif
+#ifdef __cplusplus
+#define CT_NOEXCEPT noexcept
+#else
+#define CT_NOEXCEPT
+#endif
+
+/* The entry point every plugin defines (the SDK's macros do it): returns the descriptor, which
+ * must stay valid while the library is loaded. Declared here so that a C plugin built with
+ * -Wmissing-prototypes compiles cleanly and is exported even with hidden visibility. In C++,
+ * define it noexcept (CT_NOEXCEPT). */
+CT_PLUGIN_EXPORT const ct_plugin* cellos_telemetry_plugin(void) CT_NOEXCEPT;
+
 #ifdef __cplusplus
 }
+#endif
+
+/* The sizes ABI 2 promises on LP64 (x86_64, aarch64), checked wherever the header is used. */
+#if defined(__LP64__)
+#ifdef __cplusplus
+static_assert(sizeof(ct_value) == 24 && sizeof(ct_extra) == 32, "ABI 2 value layout");
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(ct_value) == 24 && sizeof(ct_extra) == 32, "ABI 2 value layout");
+#endif
 #endif
 
 #endif

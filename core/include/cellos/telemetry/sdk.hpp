@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -73,6 +74,149 @@ class Options {
   std::span<const ct_option_value> values_;
 };
 
+// An extra of each type, for events written by hand (C++ callers usually use EventBuilder).
+// The strings are borrowed: they must outlive the emit call.
+constexpr ct_extra uint_extra(const char* key, uint64_t v) {
+  ct_extra x{key, {CT_VALUE_UINT, 0, {}}};
+  x.value.as.u = v;
+  return x;
+}
+inline ct_extra text_extra(const char* key, std::string_view v) {
+  ct_extra x{key, {CT_VALUE_TEXT, 0, {}}};
+  x.value.as.text = ct_text{v.data(), static_cast<uint32_t>(v.size())};
+  return x;
+}
+// A ct_event of this ABI, struct_size filled in.
+constexpr ct_event make_event(const char* source, uint32_t pid, const char* comm,
+                              uint64_t monotonic_ns, const ct_extra* extras = nullptr,
+                              uint32_t n_extras = 0) {
+  return ct_event{sizeof(ct_event), source, pid, comm, monotonic_ns, extras, n_extras};
+}
+inline std::string_view text_view(const ct_text& t) {
+  return t.len == 0 || t.ptr == nullptr ? std::string_view() : std::string_view(t.ptr, t.len);
+}
+
+// Builds one event with typed extras, keeping copies of every string until it is emitted:
+//
+//   EventBuilder b("process.exec", pid, comm, ns);
+//   b.u("uid", 0).i("nice", -5).b("raced", false).text("cwd", cwd).list("argv", args);
+//   host.emit(b);
+//
+// i() takes any signed value and picks the wire type (negative or unsigned). The limits the
+// agent enforces (plugin_abi.h, next to ct_extra) are the caller's to respect: a probe that
+// emits more extras, longer texts or longer lists than they allow is disabled. clear() starts
+// a new event and keeps the memory, so one builder per probe allocates only while it grows.
+class EventBuilder {
+ public:
+  EventBuilder() = default;
+  EventBuilder(std::string_view source, uint32_t pid, std::string_view comm,
+               uint64_t monotonic_ns) {
+    reset(source, pid, comm, monotonic_ns);
+  }
+  EventBuilder& reset(std::string_view source, uint32_t pid, std::string_view comm,
+                      uint64_t monotonic_ns) {
+    clear();
+    source_.assign(source);
+    comm_.assign(comm);
+    pid_ = pid;
+    ns_ = monotonic_ns;
+    return *this;
+  }
+  void clear() {
+    pool_.clear();
+    extras_.clear();
+    spans_.clear();
+  }
+
+  EventBuilder& u(std::string_view key, uint64_t v) { return add(key, CT_VALUE_UINT, v); }
+  EventBuilder& i(std::string_view key, int64_t v) {
+    return v < 0 ? add(key, CT_VALUE_NEGINT, static_cast<uint64_t>(v))
+                 : add(key, CT_VALUE_UINT, static_cast<uint64_t>(v));
+  }
+  EventBuilder& b(std::string_view key, bool v) { return add(key, CT_VALUE_BOOL, v ? 1 : 0); }
+  EventBuilder& text(std::string_view key, std::string_view v) {
+    add(key, CT_VALUE_TEXT, 0);
+    extras_.back().first = spans_.size();
+    extras_.back().n = 1;
+    spans_.push_back(store(v));
+    return *this;
+  }
+  template <class Range>  // any range of things convertible to std::string_view
+  EventBuilder& list(std::string_view key, const Range& items) {
+    add(key, CT_VALUE_TEXT_LIST, 0);
+    extras_.back().first = spans_.size();
+    for (const auto& item : items) {
+      spans_.push_back(store(std::string_view(item)));
+      ++extras_.back().n;
+    }
+    return *this;
+  }
+  EventBuilder& list(std::string_view key, std::initializer_list<std::string_view> items) {
+    return list<std::initializer_list<std::string_view>>(key, items);
+  }
+
+  // The event as the boundary carries it; valid until the builder is next changed.
+  const ct_event& event() const {
+    texts_.clear();
+    for (const auto& [offset, length] : spans_) {
+      texts_.push_back(ct_text{pool_.data() + offset, static_cast<uint32_t>(length)});
+    }
+    view_.clear();
+    for (const Extra& x : extras_) {
+      ct_extra c{pool_.c_str() + x.key, {x.type, 0, {}}};
+      if (x.type == CT_VALUE_TEXT) {
+        c.value.as.text = texts_[x.first];
+      } else if (x.type == CT_VALUE_TEXT_LIST) {
+        c.value.as.list =
+            ct_text_list{x.n ? &texts_[x.first] : nullptr, static_cast<uint32_t>(x.n)};
+      } else if (x.type == CT_VALUE_BOOL) {
+        c.value.as.b = static_cast<int>(x.number);
+      } else {
+        c.value.as.u = x.number;  // NEGINT: the same bits as the int64_t
+      }
+      view_.push_back(c);
+    }
+    event_ =
+        make_event(source_.c_str(), pid_, comm_.c_str(), ns_,
+                   view_.empty() ? nullptr : view_.data(), static_cast<uint32_t>(view_.size()));
+    return event_;
+  }
+
+ private:
+  struct Extra {
+    size_t key = 0;  // offset of the NUL-terminated key in pool_
+    uint32_t type = 0;
+    uint64_t number = 0;
+    size_t first = 0, n = 0;  // into spans_
+  };
+  EventBuilder& add(std::string_view key, uint32_t type, uint64_t number) {
+    Extra x;
+    x.key = pool_.size();
+    pool_.append(key);
+    pool_.push_back('\0');
+    x.type = type;
+    x.number = number;
+    extras_.push_back(x);
+    return *this;
+  }
+  // Offsets, not pointers: the pool may move while the event grows.
+  std::pair<size_t, size_t> store(std::string_view v) {
+    const size_t offset = pool_.size();
+    pool_.append(v);
+    return {offset, v.size()};
+  }
+
+  std::string source_, comm_;
+  uint32_t pid_ = 0;
+  uint64_t ns_ = 0;
+  std::string pool_;
+  std::vector<Extra> extras_;
+  std::vector<std::pair<size_t, size_t>> spans_;
+  mutable std::vector<ct_text> texts_;
+  mutable std::vector<ct_extra> view_;
+  mutable ct_event event_{};
+};
+
 // What the agent offers an instance; cheap to copy.
 class Host {
  public:
@@ -80,9 +224,9 @@ class Host {
 
   void emit(const ct_event& event) const { host_->emit(host_->ctx, &event); }
   void emit(const char* source, uint32_t pid, const char* comm, uint64_t monotonic_ns) const {
-    const ct_event e{source, pid, comm, monotonic_ns, nullptr, 0};
-    emit(e);
+    emit(make_event(source, pid, comm, monotonic_ns));
   }
+  void emit(const EventBuilder& builder) const { emit(builder.event()); }
   void watch_fd(int fd, uint32_t events) const { check(host_->watch_fd(host_->ctx, fd, events)); }
   void unwatch_fd(int fd) const { host_->unwatch_fd(host_->ctx, fd); }
   void arm_timer(uint64_t first_ns, uint64_t interval_ns) const {
@@ -111,6 +255,44 @@ class Probe {
   virtual void on_timer() {}
 };
 
+// The events a sink is offered: the boundary passes an array of pointers (so ct_event can grow
+// in a minor version); this presents it as a range of const ct_event&.
+class Events {
+ public:
+  Events(const ct_event* const* events, size_t n) : events_(events), n_(n) {}
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  const ct_event& operator[](size_t i) const { return *events_[i]; }
+
+  class iterator {
+   public:
+    using value_type = ct_event;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(const ct_event* const* p) : p_(p) {}
+    const ct_event& operator*() const { return **p_; }
+    iterator& operator++() {
+      ++p_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator old = *this;
+      ++p_;
+      return old;
+    }
+    bool operator==(const iterator&) const = default;
+
+   private:
+    const ct_event* const* p_ = nullptr;
+  };
+  iterator begin() const { return iterator(events_); }
+  iterator end() const { return iterator(events_ + n_); }
+
+ private:
+  const ct_event* const* events_;
+  size_t n_;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -120,7 +302,7 @@ class Sink {
   virtual void on_timer() {}
   // Take a prefix of events; return how many were taken. Taking fewer than offered pauses
   // delivery until Host::wake().
-  virtual size_t consume(std::span<const ct_event> events) = 0;
+  virtual size_t consume(Events events) = 0;
   // Called at shutdown until it returns true or the agent's deadline passes.
   virtual bool flush() { return true; }
 };
@@ -172,21 +354,12 @@ struct Adapter {
   static int on_timer(void* i, char* err, size_t size) noexcept {
     return guarded(err, size, [&] { self(i).on_timer(); });
   }
-  static int consume(void* i, const ct_event* events, size_t n, size_t* accepted, char* err,
+  static int consume(void* i, const ct_event* const* events, size_t n, size_t* accepted, char* err,
                      size_t size) noexcept {
-    if constexpr (std::is_base_of_v<Sink, T>) {
-      return guarded(err, size, [&] { *accepted = self(i).consume({events, n}); });
-    } else {
-      return 1;
-    }
+    return guarded(err, size, [&] { *accepted = self(i).consume(Events(events, n)); });
   }
   static int flush(void* i, int* done, char* err, size_t size) noexcept {
-    if constexpr (std::is_base_of_v<Sink, T>) {
-      return guarded(err, size, [&] { *done = self(i).flush() ? 1 : 0; });
-    } else {
-      *done = 1;
-      return 0;
-    }
+    return guarded(err, size, [&] { *done = self(i).flush() ? 1 : 0; });
   }
 };
 
@@ -194,10 +367,16 @@ template <class T, size_t N>
 constexpr ct_plugin describe(ct_kind kind, const char* name, const char* version,
                              const char* summary, const ct_option_spec (&options)[N]) {
   using A = Adapter<T>;
-  return ct_plugin{sizeof(ct_plugin), CT_ABI_MAJOR, CT_ABI_MINOR, kind,      name,
-                   version,           summary,      options,      N,         &A::create,
-                   &A::destroy,       &A::start,    &A::stop,     &A::on_fd, &A::on_timer,
-                   &A::consume,       &A::flush};
+  ct_plugin p{sizeof(ct_plugin), CT_ABI_MAJOR, CT_ABI_MINOR, kind,      name,
+              version,           summary,      options,      N,         &A::create,
+              &A::destroy,       &A::start,    &A::stop,     &A::on_fd, &A::on_timer,
+              nullptr,           nullptr};
+  // Sink-only callbacks stay null in a probe's descriptor (plugin_abi.h: SINK ONLY).
+  if constexpr (std::is_base_of_v<Sink, T>) {
+    p.consume = &A::consume;
+    p.flush = &A::flush;
+  }
+  return p;
 }
 
 template <class T>

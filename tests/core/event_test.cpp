@@ -1,0 +1,166 @@
+// The bus's event contract (check_event), the core's owned copy (own_event, EventView) and the
+// SDK's EventBuilder, for typed extras (ABI 2).
+#include "event.hpp"
+
+#include <cellos/telemetry/sdk.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace ct = cellos::telemetry;
+
+namespace {
+
+ct_event with(const ct_extra* x, uint32_t n) {
+  return ct::make_event("process.exec", 1, "sh", 0, x, n);
+}
+
+std::string check(const ct_extra* x, uint32_t n) {
+  return ct::check_event(with(x, n));
+}
+
+ct_extra typed(const char* key, uint32_t type) {
+  return ct_extra{key, {type, 0, {}}};
+}
+
+TEST(CheckEvent, AcceptsEveryTypeWithinTheLimits) {
+  ct::EventBuilder b("process.exec", 1, "sh", 0);
+  const std::vector<std::string> argv(CT_MAX_LIST_ITEMS, "x");
+  b.u("u", 1)
+      .i("i", -1)
+      .b("b", true)
+      .text("t", std::string(CT_MAX_TEXT_BYTES, 'a'))
+      .list("l", argv);
+  EXPECT_EQ(ct::check_event(b.event()), "");
+}
+
+TEST(CheckEvent, AtMostThirtyTwoExtras) {
+  std::vector<std::string> keys;
+  for (int i = 0; i <= CT_MAX_EXTRAS; ++i) keys.push_back("k" + std::to_string(i));
+  std::vector<ct_extra> x;
+  for (const auto& k : keys) x.push_back(ct::uint_extra(k.c_str(), 1));
+  EXPECT_EQ(check(x.data(), CT_MAX_EXTRAS), "");
+  EXPECT_EQ(check(x.data(), CT_MAX_EXTRAS + 1), "33 extra keys (at most 32)");
+}
+
+TEST(CheckEvent, KeysAreWordsNotWireKeysNotReservedNotRepeated) {
+  for (const char* bad : {"", "Upper", "a-b", "guest_pid", "content_version", "extras_truncated",
+                          "a23456789012345678901234567890123"}) {
+    const ct_extra x = ct::uint_extra(bad, 1);
+    EXPECT_EQ(check(&x, 1), "extra key '" + std::string(bad) + "' is not allowed") << bad;
+  }
+  const ct_extra twice[] = {ct::uint_extra("a", 1), ct::text_extra("a", "x")};
+  EXPECT_EQ(check(twice, 2), "extra key 'a' is repeated");
+}
+
+TEST(CheckEvent, UnknownTypesAndNonNegativeNegintsAreRefused) {
+  const ct_extra unknown = typed("k", 6);
+  EXPECT_EQ(check(&unknown, 1), "extra 'k': unknown value type 6");
+  ct_extra zero = typed("k", CT_VALUE_NEGINT);
+  zero.value.as.i = 0;
+  EXPECT_EQ(check(&zero, 1), "extra 'k': negative integer 0 is not negative (use CT_VALUE_UINT)");
+}
+
+TEST(CheckEvent, TextAndListsAreBounded) {
+  const std::string long_text(CT_MAX_TEXT_BYTES + 1, 'a');
+  const ct_extra t = ct::text_extra("k", long_text);
+  EXPECT_EQ(check(&t, 1), "extra 'k': text of 1025 bytes (at most 1024)");
+  ct_extra null_text = typed("k", CT_VALUE_TEXT);
+  null_text.value.as.text.len = 3;
+  EXPECT_EQ(check(&null_text, 1), "extra 'k': null text");
+
+  const std::vector<ct_text> items(CT_MAX_LIST_ITEMS + 1, ct_text{"a", 1});
+  ct_extra l = typed("k", CT_VALUE_TEXT_LIST);
+  l.value.as.list = ct_text_list{items.data(), CT_MAX_LIST_ITEMS + 1};
+  EXPECT_EQ(check(&l, 1), "extra 'k': list of 257 items (at most 256)");
+  const std::vector<ct_text> one_long = {ct_text{long_text.data(), CT_MAX_TEXT_BYTES + 1}};
+  l.value.as.list = ct_text_list{one_long.data(), 1};
+  EXPECT_EQ(check(&l, 1), "extra 'k': list item of 1025 bytes (at most 1024)");
+  l.value.as.list = ct_text_list{nullptr, 2};
+  EXPECT_EQ(check(&l, 1), "extra 'k': null list");
+
+  // 17 texts of 1 KiB: each allowed, together over the event's 16 KiB.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 17; ++i) keys.push_back("t" + std::to_string(i));
+  const std::string kib(1024, 'a');
+  std::vector<ct_extra> x;
+  for (const auto& k : keys) x.push_back(ct::text_extra(k.c_str(), kib));
+  EXPECT_EQ(check(x.data(), 16), "");
+  EXPECT_EQ(check(x.data(), 17), "extras hold 17408 bytes of text (at most 16384)");
+}
+
+TEST(CheckEvent, StructSizeOfAnAbiTwoEvent) {
+  ct_event e = ct::make_event("process.exec", 1, "sh", 0);
+  e.struct_size = 8;
+  EXPECT_EQ(ct::check_event(e).rfind("event struct_size 8", 0), 0u);
+}
+
+TEST(OwnEvent, CopiesEveryTypeAndRepairsText) {
+  ct::EventBuilder b("process.exec", 7, "sh", 9);
+  b.u("u", UINT64_MAX).i("i", INT64_MIN).b("b", true).b("f", false);
+  b.text("t", "a\xFF").list("l", {"x", "\xC3", ""}).list("e", std::vector<std::string>{});
+  ct::OwnedEvent o = ct::own_event(b.event());
+  b.reset("other.event", 1, "x", 0).u("z", 0);  // the copy owns everything
+  const ct::OwnedEvent moved = std::move(o);
+  ct::EventView v;
+  v.point_at(moved);
+  const ct_event& e = v.event;
+  EXPECT_EQ(e.struct_size, sizeof(ct_event));
+  ASSERT_EQ(e.n_extras, 7u);
+  EXPECT_STREQ(e.extras[0].key, "u");
+  EXPECT_EQ(e.extras[0].value.as.u, UINT64_MAX);
+  EXPECT_EQ(e.extras[1].value.type, static_cast<uint32_t>(CT_VALUE_NEGINT));
+  EXPECT_EQ(e.extras[1].value.as.i, INT64_MIN);
+  EXPECT_EQ(e.extras[2].value.as.b, 1);
+  EXPECT_EQ(e.extras[3].value.as.b, 0);
+  EXPECT_EQ(ct::text_view(e.extras[4].value.as.text), "a\xEF\xBF\xBD");
+  ASSERT_EQ(e.extras[5].value.as.list.n, 3u);
+  EXPECT_EQ(ct::text_view(e.extras[5].value.as.list.items[0]), "x");
+  EXPECT_EQ(ct::text_view(e.extras[5].value.as.list.items[1]), "\xEF\xBF\xBD");
+  EXPECT_EQ(ct::text_view(e.extras[5].value.as.list.items[2]), "");
+  EXPECT_STREQ(e.extras[6].key, "e");
+  EXPECT_EQ(e.extras[6].value.as.list.n, 0u);
+}
+
+TEST(OwnEvent, WithoutExtrasAllocatesNoExtraStorage) {
+  const ct::OwnedEvent o = ct::own_event(ct::make_event("process.exec", 1, "sh", 0));
+  EXPECT_TRUE(o.extras.empty());
+  EXPECT_EQ(o.pool.capacity(), std::string().capacity());
+  EXPECT_EQ(o.texts.capacity(), 0u);
+}
+
+TEST(EventBuilder, IntegersPickTheirWireType) {
+  ct::EventBuilder b("a.b", 1, "", 0);
+  b.i("neg", -3).i("zero", 0).i("pos", 5);
+  const ct_event& e = b.event();
+  ASSERT_EQ(e.n_extras, 3u);
+  EXPECT_EQ(e.extras[0].value.type, static_cast<uint32_t>(CT_VALUE_NEGINT));
+  EXPECT_EQ(e.extras[0].value.as.i, -3);
+  EXPECT_EQ(e.extras[1].value.type, static_cast<uint32_t>(CT_VALUE_UINT));
+  EXPECT_EQ(e.extras[2].value.as.u, 5u);
+}
+
+TEST(EventBuilder, KeepsCopiesUntilEmitted) {
+  ct::EventBuilder b;
+  {
+    std::string source = "a.b", comm = "c", key = "k", text = "v";
+    std::vector<std::string> items = {"x", "y"};
+    b.reset(source, 1, comm, 2).text(key, text).list("l", items);
+    source.assign(100, 'z');
+    text.assign(100, 'z');
+    items.assign(3, std::string(100, 'z'));
+  }
+  // Many more extras: the pool reallocates; the view must still point at the right bytes.
+  for (int i = 0; i < 20; ++i) b.text("t" + std::to_string(i), std::string(200, 'q'));
+  const ct_event& e = b.event();
+  EXPECT_STREQ(e.probe_source, "a.b");
+  EXPECT_STREQ(e.guest_comm, "c");
+  EXPECT_STREQ(e.extras[0].key, "k");
+  EXPECT_EQ(ct::text_view(e.extras[0].value.as.text), "v");
+  EXPECT_EQ(ct::text_view(e.extras[1].value.as.list.items[1]), "y");
+  EXPECT_EQ(ct::check_event(e), "");
+}
+
+}  // namespace
