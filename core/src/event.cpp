@@ -34,13 +34,16 @@ bool is_wire_key(std::string_view k) {
 }  // namespace
 
 void OwnedEvent::add_uint(std::string_view k, uint64_t v) {
+  // Copy on write: a store may already be shared with another sink's copy.
+  auto store = extras ? std::make_shared<ExtraStore>(*extras) : std::make_shared<ExtraStore>();
   OwnedExtra x;
-  x.key_offset = static_cast<uint32_t>(pool.size());
-  pool.append(k);
-  pool.push_back('\0');
+  x.key_offset = static_cast<uint32_t>(store->pool.size());
+  store->pool.append(k);
+  store->pool.push_back('\0');
   x.type = CT_VALUE_UINT;
   x.number = v;
-  extras.push_back(x);
+  store->extras.push_back(x);
+  extras = std::move(store);
 }
 
 OwnedEvent own_event(const ct_event& e) {
@@ -65,16 +68,18 @@ OwnedEvent own_event(const ct_event& e) {
       n_texts += x.value.as.list.n;
     }
   }
-  o.pool.reserve(bytes);
-  o.texts.reserve(n_texts);
-  o.extras.reserve(e.n_extras);
+  auto store = std::make_shared<ExtraStore>();
+  ExtraStore& st = *store;
+  st.pool.reserve(bytes);
+  st.texts.reserve(n_texts);
+  st.extras.reserve(e.n_extras);
   for (uint32_t i = 0; i < e.n_extras; ++i) {
     const ct_extra& x = e.extras[i];
     if (x.key == nullptr) continue;
     OwnedExtra ox;
-    ox.key_offset = static_cast<uint32_t>(o.pool.size());
-    o.pool.append(x.key);
-    o.pool.push_back('\0');
+    ox.key_offset = static_cast<uint32_t>(st.pool.size());
+    st.pool.append(x.key);
+    st.pool.push_back('\0');
     ox.type = x.value.type;
     switch (x.value.type) {
       case CT_VALUE_UINT:
@@ -87,51 +92,63 @@ OwnedEvent own_event(const ct_event& e) {
         ox.number = x.value.as.b != 0 ? 1 : 0;
         break;
       case CT_VALUE_TEXT:
-        ox.first_text = static_cast<uint32_t>(o.texts.size());
+        ox.first_text = static_cast<uint32_t>(st.texts.size());
         ox.n_texts = 1;
-        o.texts.push_back(append_text(o.pool, view(x.value.as.text)));
+        st.texts.push_back(append_text(st.pool, view(x.value.as.text)));
         break;
       case CT_VALUE_TEXT_LIST:
-        ox.first_text = static_cast<uint32_t>(o.texts.size());
+        ox.first_text = static_cast<uint32_t>(st.texts.size());
         ox.n_texts = x.value.as.list.n;
         for (uint32_t k = 0; k < x.value.as.list.n; ++k) {
-          o.texts.push_back(append_text(o.pool, view(x.value.as.list.items[k])));
+          st.texts.push_back(append_text(st.pool, view(x.value.as.list.items[k])));
         }
         break;
       default:
         continue;  // check_event refuses unknown types; never queue what no sink could read
     }
-    o.extras.push_back(ox);
+    st.extras.push_back(ox);
   }
+  o.extras = std::move(store);
   return o;
 }
+
+namespace {
+
+// One queued extra as the boundary's ct_extra; texts holds the store's texts as ct_text.
+ct_extra view_of(const ExtraStore& st, const OwnedExtra& x, const std::vector<ct_text>& texts) {
+  ct_extra c{};
+  c.key = st.pool.c_str() + x.key_offset;
+  c.value.type = x.type;
+  switch (x.type) {
+    case CT_VALUE_NEGINT:
+      c.value.as.i = static_cast<int64_t>(x.number);
+      break;
+    case CT_VALUE_BOOL:
+      c.value.as.b = static_cast<int>(x.number);
+      break;
+    case CT_VALUE_TEXT:
+      c.value.as.text = texts[x.first_text];
+      break;
+    case CT_VALUE_TEXT_LIST:
+      c.value.as.list = ct_text_list{x.n_texts ? &texts[x.first_text] : nullptr, x.n_texts};
+      break;
+    default:
+      c.value.as.u = x.number;
+  }
+  return c;
+}
+
+}  // namespace
 
 void EventView::point_at(const OwnedEvent& e) {
   extras.clear();
   texts.clear();
-  for (const auto& [offset, length] : e.texts)
-    texts.push_back(ct_text{e.pool.data() + offset, length});
-  for (const OwnedExtra& x : e.extras) {
-    ct_extra c{};
-    c.key = e.pool.c_str() + x.key_offset;
-    c.value.type = x.type;
-    switch (x.type) {
-      case CT_VALUE_NEGINT:
-        c.value.as.i = static_cast<int64_t>(x.number);
-        break;
-      case CT_VALUE_BOOL:
-        c.value.as.b = static_cast<int>(x.number);
-        break;
-      case CT_VALUE_TEXT:
-        c.value.as.text = texts[x.first_text];
-        break;
-      case CT_VALUE_TEXT_LIST:
-        c.value.as.list = ct_text_list{x.n_texts ? &texts[x.first_text] : nullptr, x.n_texts};
-        break;
-      default:
-        c.value.as.u = x.number;
+  if (e.extras) {
+    const ExtraStore& st = *e.extras;
+    for (const auto& [offset, length] : st.texts) {
+      texts.push_back(ct_text{st.pool.data() + offset, length});
     }
-    extras.push_back(c);
+    for (const OwnedExtra& x : st.extras) extras.push_back(view_of(st, x, texts));
   }
   event = ct_event{sizeof(ct_event),
                    e.probe_source.c_str(),

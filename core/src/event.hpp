@@ -3,6 +3,7 @@
 #include <cellos/telemetry/plugin_abi.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,23 +20,33 @@ struct OwnedExtra {
   uint32_t n_texts = 0;
 };
 
+// The typed extras of one event, immutable once built: keys and texts in one pool (offsets, so
+// it can be copied without fixing pointers up), three allocations whatever their number.
+struct ExtraStore {
+  std::vector<OwnedExtra> extras;
+  std::vector<std::pair<uint32_t, uint32_t>> texts;  // (offset, length) in pool
+  std::string pool;
+
+  std::string_view key(const OwnedExtra& x) const { return pool.c_str() + x.key_offset; }
+  std::string_view text(uint32_t index) const {
+    return std::string_view(pool).substr(texts[index].first, texts[index].second);
+  }
+};
+
 // An event as the core keeps it in a sink queue: owns its strings, comm and texts already
-// repaired. An event without extras allocates nothing beyond its two strings; one with extras
-// adds three allocations (pool, extras, text spans), whatever their number.
+// repaired. Extras are shared, not copied, by the copies routing makes for each sink; an event
+// without extras holds a null pointer and allocates nothing for them (OwnedEvent is no bigger
+// than it was with ABI 1's vector of unsigned extras).
 struct OwnedEvent {
   std::string probe_source;
   uint32_t guest_pid = 0;
   std::string guest_comm;
   uint64_t guest_monotonic_ns = 0;
-  std::vector<OwnedExtra> extras;
-  std::vector<std::pair<uint32_t, uint32_t>> texts;  // (offset, length) in pool
-  std::string pool;
+  std::shared_ptr<const ExtraStore> extras;  // null: none
 
+  size_t n_extras() const { return extras ? extras->extras.size() : 0; }
+  // Appends an unsigned extra (the core's own events: dropped_count).
   void add_uint(std::string_view key, uint64_t v);
-  std::string_view key(const OwnedExtra& x) const { return pool.c_str() + x.key_offset; }
-  std::string_view text(uint32_t index) const {
-    return std::string_view(pool).substr(texts[index].first, texts[index].second);
-  }
 };
 
 // What a plugin may hand the bus: struct_size at least CT_EVENT_SIZE_2_0; a probe_source of

@@ -126,9 +126,31 @@ TEST(OwnEvent, CopiesEveryTypeAndRepairsText) {
 
 TEST(OwnEvent, WithoutExtrasAllocatesNoExtraStorage) {
   const ct::OwnedEvent o = ct::own_event(ct::make_event("process.exec", 1, "sh", 0));
-  EXPECT_TRUE(o.extras.empty());
-  EXPECT_EQ(o.pool.capacity(), std::string().capacity());
-  EXPECT_EQ(o.texts.capacity(), 0u);
+  EXPECT_EQ(o.extras, nullptr);
+  EXPECT_EQ(o.n_extras(), 0u);
+  ct::EventView v;
+  v.point_at(o);
+  EXPECT_EQ(v.event.extras, nullptr);
+  EXPECT_EQ(v.event.n_extras, 0u);
+}
+
+// Routing copies an event per matching sink: the copies share one store of extras, and the
+// core's own additions (dropped_count) never change what another copy sees.
+TEST(OwnEvent, CopiesShareTheirExtrasAndAddingCopiesOnWrite) {
+  ct::EventBuilder b("process.exec", 1, "sh", 0);
+  b.text("cwd", "/");
+  const ct::OwnedEvent a = ct::own_event(b.event());
+  ct::OwnedEvent copy = a;
+  EXPECT_EQ(copy.extras.get(), a.extras.get());
+  copy.add_uint("n", 3);
+  EXPECT_NE(copy.extras.get(), a.extras.get());
+  EXPECT_EQ(a.n_extras(), 1u);
+  EXPECT_EQ(copy.n_extras(), 2u);
+  ct::EventView v;
+  v.point_at(copy);
+  EXPECT_EQ(ct::text_view(v.event.extras[0].value.as.text), "/");
+  EXPECT_STREQ(v.event.extras[1].key, "n");
+  EXPECT_EQ(v.event.extras[1].value.as.u, 3u);
 }
 
 TEST(EventBuilder, IntegersPickTheirWireType) {
