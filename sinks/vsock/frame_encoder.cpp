@@ -133,10 +133,11 @@ bool known(const ct_extra& x) {
 }
 
 // One extra as it will be written: for a list, how many of its items are kept.
+// No default member initializers: the encoder's array of them must cost nothing to declare.
 struct Planned {
-  const ct_extra* extra = nullptr;
-  uint32_t items = 0;
-  size_t key = 0, payload = 0;  // encoded key; list: its items' bytes
+  const ct_extra* extra;
+  uint32_t items;
+  size_t key, payload;  // encoded key; list: its items' bytes
   size_t size() const {
     const ct_value& v = extra->value;
     switch (v.type) {
@@ -190,7 +191,7 @@ size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) 
   BodyWriter w(body, kMaxBodyBytes);
 
   // Plan the extras: which are written, and whether they must be cut to fit.
-  std::array<Planned, kMaxPlanned> plan;
+  std::array<Planned, kMaxPlanned> plan;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   size_t kept = 0;
   bool cut = false;
   for (uint32_t i = 0; e.extras != nullptr && i < e.n_extras; ++i) {
@@ -201,37 +202,39 @@ size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) 
       break;
     }
     Planned& p = plan[kept++];
-    p.extra = &x;
-    p.key = text_size(x.key);
+    p = Planned{&x, 0, text_size(x.key), 0};
     if (x.value.type == CT_VALUE_TEXT) p.payload = text_size(view(x.value.as.text));
     if (x.value.type == CT_VALUE_TEXT_LIST && x.value.as.list.items != nullptr) {
       p.items = x.value.as.list.n;
       for (uint32_t k = 0; k < p.items; ++k) p.payload += text_size(view(x.value.as.list.items[k]));
     }
   }
-  // The five keys' values (their keys and the version are constant: 16+3, 13, 10, 11, 19).
-  const size_t base = 16 + 3 + 13 + text_size(e.probe_source) + 10 + head_size(e.guest_pid) + 11 +
-                      text_size(e.guest_comm) + 19 + head_size(e.guest_monotonic_ns);
-  const size_t flag = text_size(kExtrasTruncatedKey) + 1;
-  size_t extras_size = 0;
-  for (size_t i = 0; i < kept; ++i) extras_size += plan[i].size();
-  const auto total = [&] {
-    return head_size(kWireKeys.size() + kept + (cut ? 1 : 0)) + base + extras_size +
-           (cut ? flag : 0);
-  };
-  if (total() > kMaxBodyBytes) cut = true;
-  // List items from the end, the last list first; then whole extras from the end.
-  for (size_t i = kept; i-- > 0 && total() > kMaxBodyBytes;) {
-    Planned& p = plan[i];
-    if (p.extra->value.type != CT_VALUE_TEXT_LIST) continue;
-    while (p.items > 0 && total() > kMaxBodyBytes) {
-      const size_t before = p.size();
-      p.payload -= text_size(view(p.extra->value.as.list.items[--p.items]));
-      extras_size -= before - p.size();
+  // Most events have no extras: they skip the plan, and the writer alone bounds the body.
+  if (kept > 0 || cut) {
+    // The five keys' values (their keys and the version are constant: 16+3, 13, 10, 11, 19).
+    const size_t base = 16 + 3 + 13 + text_size(e.probe_source) + 10 + head_size(e.guest_pid) + 11 +
+                        text_size(e.guest_comm) + 19 + head_size(e.guest_monotonic_ns);
+    const size_t flag = text_size(kExtrasTruncatedKey) + 1;
+    size_t extras_size = 0;
+    for (size_t i = 0; i < kept; ++i) extras_size += plan[i].size();
+    const auto total = [&] {
+      return head_size(kWireKeys.size() + kept + (cut ? 1 : 0)) + base + extras_size +
+             (cut ? flag : 0);
+    };
+    if (total() > kMaxBodyBytes) cut = true;
+    // List items from the end, the last list first; then whole extras from the end.
+    for (size_t i = kept; i-- > 0 && total() > kMaxBodyBytes;) {
+      Planned& p = plan[i];
+      if (p.extra->value.type != CT_VALUE_TEXT_LIST) continue;
+      while (p.items > 0 && total() > kMaxBodyBytes) {
+        const size_t before = p.size();
+        p.payload -= text_size(view(p.extra->value.as.list.items[--p.items]));
+        extras_size -= before - p.size();
+      }
     }
+    while (kept > 0 && total() > kMaxBodyBytes) extras_size -= plan[--kept].size();
+    if (total() > kMaxBodyBytes) return 0;
   }
-  while (kept > 0 && total() > kMaxBodyBytes) extras_size -= plan[--kept].size();
-  if (total() > kMaxBodyBytes) return 0;
   if (truncated != nullptr) *truncated = cut;
 
   const size_t pairs = kept + (cut ? 1 : 0);
