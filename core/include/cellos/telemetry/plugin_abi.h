@@ -23,7 +23,7 @@
  *    file naming the field (exit 78): all strings present, names and option keys plain
  *    identifiers ([a-z_][a-z0-9_]*), keys unique and not the core's, defaults valid.
  *
- * Lifecycle, in the order the agent runs it (core/src/agent.cpp):
+ * Lifecycle, in the order the agent runs it (core/src/agent.cpp, instance.cpp, bus.cpp):
  *  1. load: the entry point returns the descriptor; the loader checks ABI, completeness, kind.
  *  2. create: every sink instance, then every probe instance.
  *  3. start: every sink, then every probe (a probe may emit from start).
