@@ -23,7 +23,7 @@ constexpr ct_option_spec kSpecs[] = {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    const auto cfg = ct::parse_config(text, "fuzz.toml", "/plugins");
+    const auto cfg = ct::parse_config(text, "fuzz.toml");
     for (const auto* list : {&cfg.probes, &cfg.sinks}) {
       for (const auto& inst : *list) {
         const auto values = ct::validate_options(inst, kSpecs, 5);

@@ -1,5 +1,6 @@
 # Writes cellos-telemetry(1) from the built agent's own --help, so the man page lists exactly the
-# options and plugin option tables of what ships (the docs come from the code).
+# options, the core's [agent] and per-instance keys, and the plugin option tables of what ships
+# (the docs come from the code).
 # cmake -DAGENT=... -DPLUGIN_DIR=<build plugins> -DINSTALLED_PLUGIN_DIR=<where they install>
 #       -DVERSION=... -DOUT=<file.1> -P man-page.cmake       (writes OUT and OUT.gz)
 foreach(v AGENT PLUGIN_DIR INSTALLED_PLUGIN_DIR VERSION OUT)
@@ -43,10 +44,12 @@ string(CONCAT page
   "deliver each event, for example as CBOR frames over vsock to the host. Which probes and\n"
   "sinks run, and their options, come from a TOML configuration file and its drop\\-ins.\n"
   ".PP\n"
-  "Every plugin declares its options; unknown keys, wrong types and values out of range are\n"
+  "The core declares its own keys ([agent], and those every instance table takes) the way\n"
+  "every plugin declares its options; unknown keys, wrong types and values out of range are\n"
   "errors with file:line:column, and the agent exits 78 before starting anything.\n"
   ".SH \"OPTIONS AND PLUGINS\"\n"
-  "The text of \\fBcellos\\-telemetry \\-\\-help\\fR for the plugins this package installs:\n"
+  "The text of \\fBcellos\\-telemetry \\-\\-help\\fR: the core's configuration keys, then the\n"
+  "plugins this package installs:\n"
   ".PP\n"
   ".nf\n"
   "${help}"

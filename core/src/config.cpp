@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <cellos/telemetry/sdk.hpp>
+
 #include "config_file.hpp"
+#include "core_options.hpp"
 
 namespace cellos::telemetry {
 namespace {
@@ -36,7 +39,7 @@ const char* node_type_name(const toml::node& n) {
   }
 }
 
-// Reads one typed value of the core's own keys; the same checks the plugin options get.
+// Typed values, for read_option_values.
 int64_t get_int(const std::string& file, const toml::key& k, const toml::node& n, int64_t min,
                 int64_t max) {
   const auto* v = n.as_integer();
@@ -87,31 +90,40 @@ std::vector<std::string> get_string_list(const std::string& file, const toml::ke
   return out;
 }
 
-bool is_core_key(ct_kind kind, std::string_view key) {
-  return key == "enabled" || (kind == CT_KIND_SINK && (key == "match" || key == "queue_capacity"));
+// Every key of t must be declared in `own` or in `others` (validated elsewhere).
+void reject_unknown_keys(const std::string& file, const toml::table& t, const std::string& section,
+                         std::span<const ct_option_spec> own,
+                         std::span<const ct_option_spec> others) {
+  const auto declared = [&](std::string_view key) {
+    for (const auto* specs : {&own, &others}) {
+      for (const auto& spec : *specs) {
+        if (key == spec.key) return true;
+      }
+    }
+    return false;
+  };
+  for (const auto& [k, v] : t) {
+    if (declared(k.str())) continue;
+    std::string names;
+    for (const auto* specs : {&own, &others}) {
+      for (const auto& spec : *specs) names += std::string(names.empty() ? "" : ", ") + spec.key;
+    }
+    fail(pos_of(file, k.source()),
+         "unknown key '" + std::string(k.str()) + "' in " + section + " (known: " + names + ")");
+  }
 }
 
 // Later files override earlier ones key by key; each key remembers the file that set it.
 void parse_agent(AgentConfig& cfg, const std::string& file, const toml::node& node) {
   const auto* t = node.as_table();
   if (!t) fail(pos_of(file, node.source()), "[agent] must be a table");
-  for (const auto& [k, v] : *t) {
-    if (k == "plugin_dir") {
-      cfg.plugin_dir = get_string(file, k, v);
-    } else if (k == "heartbeat_interval_ms") {
-      cfg.heartbeat_interval_ms = static_cast<uint64_t>(get_int(file, k, v, 0, 3600000));
-    } else if (k == "shutdown_timeout_ms") {
-      cfg.shutdown_timeout_ms = static_cast<uint64_t>(get_int(file, k, v, 0, 60000));
-    } else if (k == "call_time_limit_ms") {
-      cfg.call_time_limit_ms = static_cast<uint64_t>(get_int(file, k, v, 0, 600000));
-    } else if (k == "disable") {
-      cfg.disable = get_string_list(file, k, v);
-    } else {
-      fail(pos_of(file, k.source()), "unknown key '" + std::string(k.str()) +
-                                         "' in [agent] (known: plugin_dir, heartbeat_interval_ms, "
-                                         "shutdown_timeout_ms, call_time_limit_ms, disable)");
-    }
-    cfg.agent_key_where[std::string(k.str())] = pos_of(file, v.source());
+  reject_unknown_keys(file, *t, "[agent]", agent_options(), {});
+  OptionValues values = read_option_values(*t, file, agent_options());
+  for (uint32_t i = 0; i < values.size(); ++i) {
+    const auto it = t->find(values.data()[i].key);
+    if (it == t->end()) continue;
+    cfg.agent_key_where[std::string(it->first.str())] = pos_of(file, it->second.source());
+    cfg.agent.take(i, values);
   }
 }
 
@@ -124,15 +136,15 @@ InstanceConfig parse_instance(const std::string& file, ct_kind kind, const std::
   inst.index = index;
   inst.where = pos_of(file, t.source());
   inst.table = &t;
-  for (const auto& [k, v] : t) {
-    if (k == "enabled") {
-      inst.enabled = get_bool(file, k, v);
-    } else if (kind == CT_KIND_SINK && k == "match") {
-      inst.match = get_string_list(file, k, v);
-      if (inst.match.empty()) fail(pos_of(file, v.source()), "'match' must not be empty");
-    } else if (kind == CT_KIND_SINK && k == "queue_capacity") {
-      inst.queue_capacity = static_cast<size_t>(get_int(file, k, v, 1, 16777216));
-    }
+  const OptionValues values = read_option_values(t, file, core_options(kind));
+  const Options core(values.data(), values.size());
+  inst.enabled = core.get_bool("enabled");
+  if (kind == CT_KIND_SINK) {
+    inst.match = core.get_list("match");
+    // An empty list would route nothing, silently: no ct_option_spec field can say "not empty".
+    if (inst.match.empty())
+      fail(pos_of(file, t.get("match")->source()), "'match' must not be empty");
+    inst.queue_capacity = static_cast<size_t>(core.get_int("queue_capacity"));
   }
   return inst;
 }
@@ -204,6 +216,12 @@ void merge_config(AgentConfig& cfg, const std::string& text, const std::string& 
 }
 
 void finish_config(AgentConfig& cfg) {
+  const Options agent(cfg.agent.data(), cfg.agent.size());
+  cfg.plugin_dir = agent.get_string("plugin_dir");
+  cfg.heartbeat_interval_ms = static_cast<uint64_t>(agent.get_int("heartbeat_interval_ms"));
+  cfg.shutdown_timeout_ms = static_cast<uint64_t>(agent.get_int("shutdown_timeout_ms"));
+  cfg.call_time_limit_ms = static_cast<uint64_t>(agent.get_int("call_time_limit_ms"));
+  cfg.disable = agent.get_list("disable");
   // [agent] disable: "probes.NAME" turns off every instance of NAME, "probes.NAME[i]" one.
   for (const auto& name : cfg.disable) {
     bool found = false;
@@ -231,11 +249,16 @@ void finish_config(AgentConfig& cfg) {
   }
 }
 
-AgentConfig parse_config(const std::string& text, const std::string& path,
-                         const std::string& default_plugin_dir) {
+// Every [agent] key starts at its declared default; files then override key by key.
+AgentConfig new_config(const std::string& path) {
   AgentConfig cfg;
   cfg.file = path;
-  cfg.plugin_dir = default_plugin_dir;
+  cfg.agent = read_option_values(toml::table{}, path, agent_options());
+  return cfg;
+}
+
+AgentConfig parse_config(const std::string& text, const std::string& path) {
+  AgentConfig cfg = new_config(path);
   merge_config(cfg, text, path);
   finish_config(cfg);
   return cfg;
@@ -245,11 +268,8 @@ std::string default_drop_in_dir(const std::string& config_path) {
   return (std::filesystem::path(config_path).parent_path() / "agent.d").string();
 }
 
-AgentConfig load_config_file(const std::string& path, const std::string& default_plugin_dir,
-                             const std::string& drop_in_dir) {
-  AgentConfig cfg;
-  cfg.file = path;
-  cfg.plugin_dir = default_plugin_dir;
+AgentConfig load_config_file(const std::string& path, const std::string& drop_in_dir) {
+  AgentConfig cfg = new_config(path);
   merge_config(cfg, read_config_file(path), path);
   // Every *.toml entry is taken, whatever it is: read_config_file refuses what is not a regular
   // file, so a directory or a FIFO named like a drop-in is an error, never silently skipped.
@@ -272,28 +292,19 @@ AgentConfig load_config_file(const std::string& path, const std::string& default
 
 OptionValues validate_options(const InstanceConfig& inst, const ct_option_spec* specs,
                               uint32_t n_specs) {
-  const std::string& file = inst.where.file;
   const std::string section =
       "[[" + std::string(inst.kind == CT_KIND_PROBE ? "probes." : "sinks.") + inst.plugin + "]]";
   const toml::table empty;
   const toml::table& t = inst.table ? *inst.table : empty;
-  for (const auto& [k, v] : t) {
-    if (is_core_key(inst.kind, k.str())) continue;
-    bool known = false;
-    for (uint32_t i = 0; i < n_specs; ++i) known = known || k == specs[i].key;
-    if (!known) {
-      std::string names;
-      for (uint32_t i = 0; i < n_specs; ++i)
-        names += std::string(names.empty() ? "" : ", ") + specs[i].key;
-      names += std::string(names.empty() ? "" : ", ") + "enabled";
-      if (inst.kind == CT_KIND_SINK) names += ", match, queue_capacity";
-      fail(pos_of(file, k.source()),
-           "unknown key '" + std::string(k.str()) + "' in " + section + " (known: " + names + ")");
-    }
-  }
+  const std::span<const ct_option_spec> own(specs, n_specs);
+  reject_unknown_keys(inst.where.file, t, section, own, core_options(inst.kind));
+  return read_option_values(t, inst.where.file, own);
+}
+
+OptionValues read_option_values(const toml::table& t, const std::string& file,
+                                std::span<const ct_option_spec> specs) {
   OptionValues out;
-  for (uint32_t i = 0; i < n_specs; ++i) {
-    const ct_option_spec& spec = specs[i];
+  for (const ct_option_spec& spec : specs) {
     auto storage = std::make_unique<OptionValues::Storage>();
     ct_option_value value{spec.key, spec.type, 0, nullptr, nullptr, 0};
     const toml::node* node = t.get(spec.key);
@@ -341,6 +352,11 @@ OptionValues validate_options(const InstanceConfig& inst, const ct_option_spec* 
     out.storage_.push_back(std::move(storage));
   }
   return out;
+}
+
+void OptionValues::take(uint32_t i, OptionValues& other) {
+  values_.at(i) = other.values_.at(i);
+  storage_.at(i) = std::move(other.storage_.at(i));  // heap-held: value i's pointers stay valid
 }
 
 std::string OptionValues::describe() const {

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "config.hpp"
-#include "option_table.hpp"
+#include "core_options.hpp"
 
 namespace cellos::telemetry {
 namespace {

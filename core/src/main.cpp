@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "agent.hpp"
 #include "config.hpp"
+#include "core_options.hpp"
 #include "log.hpp"
 #include "option_table.hpp"
 #include "plugin_library.hpp"
@@ -67,8 +69,9 @@ const char* const kUsage =
 
     "  --help               this text, with the options of every plugin found (exit 78\n"
     "                       after listing them if one of them cannot be loaded)\n"
-    "  --options-markdown PLUGIN.so  print that plugin's options as a Markdown table (for\n"
-    "                       its README)\n"
+    "  --options-markdown PLUGIN.so|agent|probes|sinks  print that plugin's options, or the\n"
+    "                       core's for [agent] or every [[probes.NAME]] / [[sinks.NAME]], as\n"
+    "                       a Markdown table (for the READMEs)\n"
     "\n"
     "Exit codes: 0 clean stop (SIGTERM/SIGINT), 64 bad command line, 70 internal error,\n"
     "78 configuration or plugin-loading error.\n";
@@ -82,13 +85,22 @@ struct CommandLine {
   bool fork = false;
   bool allow_untrusted = false;
   long ready_timeout_ms = 2000;
-  // Development: print one plugin's options as a Markdown table (for its README).
+  // Development: print one plugin's options, or a table of the core's, as a Markdown table
+  // (for the READMEs).
   std::optional<std::string> options_markdown;
 };
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The core's own option tables, by the name --options-markdown takes instead of a plugin file.
+std::optional<std::span<const ct_option_spec>> core_table(const std::string& name) {
+  if (name == "agent") return ct::agent_options();
+  if (name == "probes") return ct::core_options(CT_KIND_PROBE);
+  if (name == "sinks") return ct::core_options(CT_KIND_SINK);
+  return std::nullopt;
+}
 
 CommandLine parse_command_line(int argc, char** argv) {
   CommandLine cl;
@@ -163,11 +175,17 @@ std::vector<std::string> resolve_plugin_dirs(const CommandLine& cl, const ct::Ag
 // the exit code is then 78: --help must not hide (or crash on) a broken file that a real run
 // would refuse.
 int print_help(const CommandLine& cl) {
-  std::cout << kUsage;
+  std::cout << kUsage << "\nConfiguration file (TOML), the core's own keys:\n"
+            << "\n[agent] options:\n"
+            << ct::options_as_text(ct::agent_options())
+            << "\nEvery [[probes.NAME]] table also takes:\n"
+            << ct::options_as_text(ct::core_options(CT_KIND_PROBE))
+            << "\nEvery [[sinks.NAME]] table also takes:\n"
+            << ct::options_as_text(ct::core_options(CT_KIND_SINK));
   int exit_code = kExitOk;
   std::optional<ct::AgentConfig> cfg;
   try {
-    cfg = ct::load_config_file(cl.config, "", ct::default_drop_in_dir(cl.config));
+    cfg = ct::load_config_file(cl.config, ct::default_drop_in_dir(cl.config));
   } catch (const ct::ConfigError&) {
     // --help works without a readable config; plugins then come from the default directory.
   }
@@ -195,6 +213,10 @@ int print_help(const CommandLine& cl) {
 }
 
 int print_options_markdown(const std::string& path, bool allow_untrusted) {
+  if (const auto table = core_table(path)) {
+    std::cout << ct::options_as_markdown(*table);
+    return kExitOk;
+  }
   const std::string file = std::filesystem::path(path).filename().string();
   const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
   const auto lib = ct::load_plugin_file(path, kind, "", allow_untrusted);
@@ -211,7 +233,7 @@ int run(const CommandLine& cl, ct::Readiness& readiness) {
   if (cl.help) return print_help(cl);
   if (cl.options_markdown) return print_options_markdown(*cl.options_markdown, cl.allow_untrusted);
 
-  ct::AgentConfig cfg = ct::load_config_file(cl.config, "", ct::default_drop_in_dir(cl.config));
+  ct::AgentConfig cfg = ct::load_config_file(cl.config, ct::default_drop_in_dir(cl.config));
   auto dirs = resolve_plugin_dirs(cl, &cfg);
   ct::Agent agent(std::move(cfg), std::move(dirs));
   if (cl.allow_untrusted) {

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "core_options.hpp"
+
 namespace cellos::telemetry {
 namespace {
 
@@ -47,34 +49,6 @@ std::string allowed_of(const ct_option_spec& o) {
   return "";
 }
 
-// Keys the core reads from every instance table, listed with the plugin's own.
-const char* const kStar[] = {"*", nullptr};
-const ct_option_spec kEnabled{
-    "enabled", CT_OPT_BOOL, "set false to keep the instance but not run it (per-VM drop-ins)",
-    1,         0,           1,
-    nullptr,   nullptr,     nullptr};
-const ct_option_spec kMatch{"match",
-                            CT_OPT_STRING_LIST,
-                            "globs over probe_source: which events this sink receives",
-                            0,
-                            0,
-                            0,
-                            nullptr,
-                            nullptr,
-                            kStar};
-const ct_option_spec kCapacity{
-    "queue_capacity",
-    CT_OPT_INT,
-    "events this sink may hold before the oldest are dropped (and counted)",
-    65536,
-    1,
-    16777216,
-    nullptr,
-    nullptr,
-    nullptr};
-
-const ct_option_spec kSinkCore[] = {kEnabled, kMatch, kCapacity};
-
 std::vector<ct_option_spec> all_options(const ct_plugin& p) {
   std::vector<ct_option_spec> v(p.options, p.options + p.n_options);
   const auto core = core_options(p.kind);
@@ -84,14 +58,9 @@ std::vector<ct_option_spec> all_options(const ct_plugin& p) {
 
 }  // namespace
 
-std::span<const ct_option_spec> core_options(ct_kind kind) {
-  if (kind == CT_KIND_SINK) return kSinkCore;
-  return {&kEnabled, 1};
-}
-
-std::string options_as_text(const ct_plugin& p) {
+std::string options_as_text(std::span<const ct_option_spec> options) {
   std::string out;
-  for (const ct_option_spec& o : all_options(p)) {
+  for (const ct_option_spec& o : options) {
     out += std::string("    ") + o.key + " (" + type_label(o.type) + ", default " + default_of(o);
     const std::string allowed = allowed_of(o);
     if (!allowed.empty()) out += ", " + allowed;
@@ -100,13 +69,21 @@ std::string options_as_text(const ct_plugin& p) {
   return out;
 }
 
-std::string options_as_markdown(const ct_plugin& p) {
+std::string options_as_markdown(std::span<const ct_option_spec> options) {
   std::string out = "| key | type | default | allowed | description |\n|---|---|---|---|---|\n";
-  for (const ct_option_spec& o : all_options(p)) {
+  for (const ct_option_spec& o : options) {
     out += std::string("| `") + o.key + "` | " + type_label(o.type) + " | `" + default_of(o) +
            "` | " + allowed_of(o) + " | " + (o.description ? o.description : "") + " |\n";
   }
   return out;
+}
+
+std::string options_as_text(const ct_plugin& p) {
+  return options_as_text(all_options(p));
+}
+
+std::string options_as_markdown(const ct_plugin& p) {
+  return options_as_markdown(all_options(p));
 }
 
 }  // namespace cellos::telemetry

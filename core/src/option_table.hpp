@@ -7,12 +7,13 @@
 
 namespace cellos::telemetry {
 
-// The option table of a plugin as plain text for --help, and as Markdown for its README; both
-// from the declared ct_option_spec table, so docs cannot drift from the code.
-// The keys the core itself reads from every instance table of that kind (enabled; for sinks
-// also match and queue_capacity), declared like a plugin's. No plugin may declare them again.
-std::span<const ct_option_spec> core_options(ct_kind kind);
+// A declared option table as plain text for --help (and so the man page), and as Markdown for a
+// README; both from the ct_option_spec table, so docs cannot drift from the code.
+std::string options_as_text(std::span<const ct_option_spec> options);
+std::string options_as_markdown(std::span<const ct_option_spec> options);
 
+// A plugin's own options followed by the core's keys for its kind (core_options): every key its
+// instance tables may hold.
 std::string options_as_text(const ct_plugin& plugin);
 std::string options_as_markdown(const ct_plugin& plugin);
 

@@ -130,7 +130,7 @@ TEST(CheckConfig, CreatingTheInTreePluginsOpensNoSocketNoWritableFileNoProcess) 
   const std::string socket_path = dir.file("vm.vsock_9001");
   Listener listener(socket_path);
   ASSERT_TRUE(listener.ok()) << std::strerror(errno);
-  auto cfg = ct::load_config_file(in_tree_config(dir, socket_path), "", dir.file("agent.d"));
+  auto cfg = ct::load_config_file(in_tree_config(dir, socket_path), dir.file("agent.d"));
   ct::Agent agent(std::move(cfg), {t::plugin_dir()});
   agent.load();
   const auto before = ProcessState::now();

@@ -100,6 +100,9 @@ expect_contains "$("$agent" --version)" "cellos-telemetry $version" "--version"
 step "the man page documents every shipped plugin, none of them unloadable"
 man_page=$(gzip -dc "$root/usr/share/man/man1/cellos-telemetry.1.gz")
 expect_lacks "$man_page" "cannot load|none found" "the man page"
+# The core's own keys, declared and printed like a plugin's.
+expect_contains "$man_page" "[agent] options:" "the man page"
+expect_contains "$man_page" "heartbeat_interval_ms (int, default 5000" "the man page"
 for plugin in "$root$plugin_dir"/*.so; do
   name=$(basename "$plugin" .so)
   # "probe NAME VERSION: summary", as --help has it; roff writes '-' as '\-'.
