@@ -10,6 +10,7 @@ namespace cellos::telemetry::soak {
 namespace {
 
 constexpr std::string_view kDropped = "telemetry.dropped";
+constexpr std::string_view kLost = "process.lost";
 constexpr std::string_view kScripted = "soak.event";
 
 // A JSON string's contents as printed (escapes kept); `pos` is just past the opening quote and
@@ -73,6 +74,8 @@ std::optional<WireLine> parse_wire_line(std::string_view s) {
         have_ns = true;
       } else if (*key == "dropped_count") {
         w.dropped_count = *n;
+      } else if (*key == "lost_count") {
+        w.lost_count = *n;
       }
     }
     if (pos >= s.size()) return std::nullopt;
@@ -124,9 +127,10 @@ void Ledger::add_receiver_output(std::istream& in, bool killed) {
       bad_unterminated = in.eof();  // getline stopped at the end of the file, not at a newline
       continue;
     }
-    records_.push_back(
-        Record{w->guest_monotonic_ns, w->guest_pid, intern(source_ids_, sources_, w->probe_source),
-               intern(comm_ids_, comms_, w->guest_comm), w->dropped_count.value_or(kNoCount)});
+    records_.push_back(Record{w->guest_monotonic_ns, w->guest_pid,
+                              intern(source_ids_, sources_, w->probe_source),
+                              intern(comm_ids_, comms_, w->guest_comm),
+                              w->dropped_count.value_or(w->lost_count.value_or(kNoCount))});
   }
   if (bad) {
     // A SIGKILL inside write() leaves a prefix of a line with no newline after it. The frames
@@ -139,8 +143,8 @@ void Ledger::add_receiver_output(std::istream& in, bool killed) {
   }
 }
 
-Tally Ledger::tally(uint32_t agent_pid, const std::set<uint64_t>& probe_drop_ns,
-                    const StormStarts& storm, std::string_view storm_comm) const {
+Tally Ledger::tally(uint32_t agent_pid, const StormStarts& storm,
+                    std::string_view storm_comm) const {
   Tally t;
   t.lines = lines_;
   t.cut_last_lines = cut_;
@@ -163,20 +167,20 @@ Tally Ledger::tally(uint32_t agent_pid, const std::set<uint64_t>& probe_drop_ns,
     const Record& r = sorted[i];
     size_t j = i + 1;
     for (; j < sorted.size() && sorted[j].key() == r.key(); ++j) {
-      if (sorted[j].dropped != r.dropped) ++t.conflicting_duplicates;
+      if (sorted[j].count != r.count) ++t.conflicting_duplicates;
     }
     t.duplicates += j - i - 1;
     i = j;
     ++t.unique;
 
     const std::string& source = sources_[r.source];
-    const uint64_t count = r.dropped == kNoCount ? 0 : r.dropped;
+    const uint64_t count = r.count == kNoCount ? 0 : r.count;
     if (source == kDropped && r.pid == agent_pid) {
-      if (probe_drop_ns.count(r.ns) == 0) {
-        ++t.core_reports;
-        t.core_dropped += count;
-        continue;  // a report about the queue, not an event that went through it
-      }
+      ++t.core_reports;
+      t.core_dropped += count;
+      continue;  // a report about the queue, not an event that went through it
+    }
+    if (source == kLost && r.pid == agent_pid) {
       ++t.probe_reports;
       t.probe_dropped += count;
     }
@@ -210,18 +214,6 @@ Tally Ledger::tally(uint32_t agent_pid, const std::set<uint64_t>& probe_drop_ns,
   t.storm_exec = covered(execs, storm.execed);
   t.storm_exited = covered(exited, storm.all);
   return t;
-}
-
-std::set<uint64_t> drop_report_times(std::istream& in, uint32_t agent_pid) {
-  std::set<uint64_t> times;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto w = parse_wire_line(line);
-    if (w && w->probe_source == kDropped && w->guest_pid == agent_pid) {
-      times.insert(w->guest_monotonic_ns);
-    }
-  }
-  return times;
 }
 
 }  // namespace cellos::telemetry::soak

@@ -22,7 +22,8 @@ struct WireLine {
   uint32_t guest_pid = 0;
   std::string_view guest_comm;
   uint64_t guest_monotonic_ns = 0;
-  std::optional<uint64_t> dropped_count;
+  std::optional<uint64_t> dropped_count;  // the core's telemetry.dropped
+  std::optional<uint64_t> lost_count;     // the process probe's process.lost
 };
 
 // Nullopt for anything but one complete flat object carrying the four identifying keys: a
@@ -52,11 +53,12 @@ struct Tally {
   uint64_t malformed_lines = 0;  // any other unparseable line: a bug somewhere
   uint64_t unique = 0;           // distinct events
   uint64_t duplicates = 0;       // lines - cut - malformed - unique
-  uint64_t conflicting_duplicates = 0;  // same identity, different dropped_count: impossible
-  // The core's loss reports on this sink (telemetry.dropped from the agent's pid that the probe
-  // did not emit): how many, and the sum of their dropped_count.
+  uint64_t conflicting_duplicates = 0;  // same identity, different count: impossible
+  // The core's loss reports on this sink (telemetry.dropped from the agent's pid; agent.* and
+  // telemetry.* are the core's alone): how many, and the sum of their dropped_count.
   uint64_t core_reports = 0, core_dropped = 0;
-  // The process probe's kernel-loss reports, received.
+  // The process probe's kernel-loss reports (process.lost), received: how many, and the sum of
+  // their lost_count. Ordinary events that went through the queue.
   uint64_t probe_reports = 0, probe_dropped = 0;
   // Unique events other than the core's reports: what the sink took from the queue and delivered.
   uint64_t events = 0;
@@ -77,17 +79,15 @@ class Ledger {
   // write(): only then, and only for the last line, is an incomplete line expected.
   void add_receiver_output(std::istream& in, bool killed);
 
-  // Identifies the agent (its own reports carry its pid) and the timestamps of the probe's own
-  // telemetry.dropped events (seen through a second sink that takes only those): the core's and
-  // the probe's reports are otherwise identical on the wire.
-  Tally tally(uint32_t agent_pid, const std::set<uint64_t>& probe_drop_ns, const StormStarts& storm,
-              std::string_view storm_comm) const;
+  // Identifies the agent by its pid (its own reports carry it); probe_source alone tells its
+  // loss reports (telemetry.dropped) from the process probe's (process.lost).
+  Tally tally(uint32_t agent_pid, const StormStarts& storm, std::string_view storm_comm) const;
 
  private:
   struct Record {
     uint64_t ns;
     uint32_t pid, source, comm;
-    uint64_t dropped;  // kNoCount when absent
+    uint64_t count;  // dropped_count or lost_count; kNoCount when absent
     auto key() const { return std::tie(ns, pid, source, comm); }
   };
   static constexpr uint64_t kNoCount = UINT64_MAX;
@@ -99,8 +99,5 @@ class Ledger {
   std::vector<std::string> sources_, comms_;
   uint64_t lines_ = 0, cut_ = 0, malformed_ = 0;
 };
-
-// The timestamps of telemetry.dropped lines from `agent_pid` in the stdout sink's output.
-std::set<uint64_t> drop_report_times(std::istream& in, uint32_t agent_pid);
 
 }  // namespace cellos::telemetry::soak

@@ -23,6 +23,11 @@ std::string dropped(uint32_t agent, uint64_t ns, uint64_t count) {
               ",\"dropped_count\":" + std::to_string(count));
 }
 
+std::string lost(uint32_t agent, uint64_t ns, uint64_t count) {
+  return line("process.lost", agent, "cellos-telemetr", ns,
+              ",\"lost_count\":" + std::to_string(count));
+}
+
 void add(soak::Ledger& l, const std::string& text, bool killed) {
   std::istringstream in(text);
   l.add_receiver_output(in, killed);
@@ -64,7 +69,7 @@ TEST(SoakAccounting, DuplicatesAcrossReceiversCountOnce) {
   add(l, line("process.spawned", 10, "sh", 100) + line("process.exited", 10, "sh", 200), true);
   // The next receiver gets the unconsumed tail again, then new events.
   add(l, line("process.exited", 10, "sh", 200) + line("process.spawned", 11, "sh", 300), false);
-  const auto t = l.tally(kAgent, {}, {}, "soak-storm");
+  const auto t = l.tally(kAgent, {}, "soak-storm");
   EXPECT_EQ(t.lines, 4u);
   EXPECT_EQ(t.unique, 3u);
   EXPECT_EQ(t.duplicates, 1u);
@@ -72,22 +77,23 @@ TEST(SoakAccounting, DuplicatesAcrossReceiversCountOnce) {
   // Same pid and source at another time is another event.
   soak::Ledger l2;
   add(l2, line("process.spawned", 10, "sh", 100) + line("process.spawned", 10, "sh", 101), false);
-  EXPECT_EQ(l2.tally(kAgent, {}, {}, "soak-storm").unique, 2u);
+  EXPECT_EQ(l2.tally(kAgent, {}, "soak-storm").unique, 2u);
 }
 
 TEST(SoakAccounting, CoreReportsAreNotEventsProbeReportsAre) {
   soak::Ledger l;
-  // Core report (ns 50, sent twice), probe report (ns 60, known from the side sink), a
-  // telemetry.dropped from another pid (an ordinary event), and a heartbeat.
-  add(l, dropped(kAgent, 50, 7) + dropped(kAgent, 60, 3) + dropped(kAgent + 1, 70, 9), true);
+  // Core report (ns 50, sent twice), the probe's process.lost at the same instant (told apart by
+  // probe_source alone), a telemetry.dropped from another pid (an ordinary event), a heartbeat.
+  add(l, dropped(kAgent, 50, 7) + lost(kAgent, 50, 3) + dropped(kAgent + 1, 70, 9), true);
   add(l, dropped(kAgent, 50, 7) + line("agent.heartbeat", kAgent, "cellos-telemetr", 80), false);
-  const auto t = l.tally(kAgent, {60}, {}, "soak-storm");
+  const auto t = l.tally(kAgent, {}, "soak-storm");
   EXPECT_EQ(t.core_reports, 1u);
   EXPECT_EQ(t.core_dropped, 7u);
   EXPECT_EQ(t.probe_reports, 1u);
   EXPECT_EQ(t.probe_dropped, 3u);
   EXPECT_EQ(t.events, 3u);  // probe report, other pid's, heartbeat
-  EXPECT_EQ(t.by_source.at("telemetry.dropped"), 2u);
+  EXPECT_EQ(t.by_source.at("telemetry.dropped"), 1u);
+  EXPECT_EQ(t.by_source.at("process.lost"), 1u);
   EXPECT_EQ(t.by_source.at("agent.heartbeat"), 1u);
   EXPECT_EQ(t.conflicting_duplicates, 0u);
 }
@@ -96,31 +102,31 @@ TEST(SoakAccounting, ACutLastLineIsExpectedOnlyFromAKilledReceiver) {
   const std::string cut = line("process.exec", 3, "true", 9).substr(0, 30);  // no newline
   soak::Ledger killed;
   add(killed, line("process.spawned", 3, "sh", 8) + cut, true);
-  auto t = killed.tally(kAgent, {}, {}, "soak-storm");
+  auto t = killed.tally(kAgent, {}, "soak-storm");
   EXPECT_EQ(t.cut_last_lines, 1u);
   EXPECT_EQ(t.malformed_lines, 0u);
   EXPECT_EQ(t.unique, 1u);
 
   soak::Ledger stopped;  // exited normally: a cut line is a bug
   add(stopped, line("process.spawned", 3, "sh", 8) + cut, false);
-  EXPECT_EQ(stopped.tally(kAgent, {}, {}, "soak-storm").malformed_lines, 1u);
+  EXPECT_EQ(stopped.tally(kAgent, {}, "soak-storm").malformed_lines, 1u);
 
   soak::Ledger middle;  // a bad line with more after it cannot be a SIGKILL's doing
   add(middle, cut + "\n" + line("process.spawned", 3, "sh", 8), true);
-  t = middle.tally(kAgent, {}, {}, "soak-storm");
+  t = middle.tally(kAgent, {}, "soak-storm");
   EXPECT_EQ(t.malformed_lines, 1u);
   EXPECT_EQ(t.cut_last_lines, 0u);
 
   soak::Ledger terminated;  // a whole line that is wrong, even last, is not a cut write
   add(terminated, cut + "\n", true);
-  EXPECT_EQ(terminated.tally(kAgent, {}, {}, "soak-storm").malformed_lines, 1u);
+  EXPECT_EQ(terminated.tally(kAgent, {}, "soak-storm").malformed_lines, 1u);
 }
 
 TEST(SoakAccounting, ConflictingDuplicatesAreFlagged) {
   soak::Ledger l;
   add(l, dropped(kAgent, 50, 7), true);
   add(l, dropped(kAgent, 50, 8), false);
-  EXPECT_EQ(l.tally(kAgent, {}, {}, "soak-storm").conflicting_duplicates, 1u);
+  EXPECT_EQ(l.tally(kAgent, {}, "soak-storm").conflicting_duplicates, 1u);
 }
 
 TEST(SoakAccounting, StormCoverageHonoursPidReuseAndNames) {
@@ -138,7 +144,7 @@ TEST(SoakAccounting, StormCoverageHonoursPidReuseAndNames) {
           line("process.spawned", 10, "make", 6) + line("process.spawned", 11, "soak-storm", 7) +
           line("process.spawned", 11, "soak-storm", 8),
       false);
-  const auto t = l.tally(kAgent, {}, s, "soak-storm");
+  const auto t = l.tally(kAgent, s, "soak-storm");
   EXPECT_EQ(t.storm_spawned, 3u);  // 2 for pid 10 (make excluded), 1 for pid 11 (capped)
   EXPECT_EQ(t.storm_exec, 1u);
   EXPECT_EQ(t.storm_exited, 2u);
@@ -150,7 +156,7 @@ TEST(SoakAccounting, ScriptedSequenceGaps) {
       line("soak.event", 1, "soak", 1) + line("soak.event", 2, "soak", 2) +
           line("soak.event", 5, "soak", 5),
       false);
-  const auto t = l.tally(kAgent, {}, {}, "soak-storm");
+  const auto t = l.tally(kAgent, {}, "soak-storm");
   EXPECT_EQ(t.scripted_max, 5u);
   EXPECT_EQ(t.scripted_missing, 2u);
 }
@@ -170,13 +176,4 @@ TEST(SoakAccounting, SinkAccountFromTheAgentLog) {
   EXPECT_EQ(a->left, 5u);
   EXPECT_EQ(soak::parse_sink_account(log, "sinks.stdout[0]")->queued, 2u);
   EXPECT_FALSE(soak::parse_sink_account(log, "sinks.vsock[1]"));
-}
-
-TEST(SoakAccounting, ProbeDropTimesFromTheSideSink) {
-  std::istringstream in(
-      R"({"probe_source":"telemetry.dropped","guest_pid":900,"guest_comm":"c","guest_monotonic_ns":60,"dropped_count":3})"
-      "\n"
-      R"({"probe_source":"telemetry.dropped","guest_pid":5,"guest_comm":"y","guest_monotonic_ns":61,"dropped_count":3})"
-      "\n");
-  EXPECT_EQ(soak::drop_report_times(in, kAgent), std::set<uint64_t>{60});
 }

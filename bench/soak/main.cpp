@@ -228,12 +228,7 @@ void Soak::write_config() const {
     c << "[[probes.scripted]]\nevents = ['soak.event seq soak']\ninterval_ms = 10\nburst = 1\n\n";
   }
   c << "[[sinks.vsock]]\naddress = \"unix:" << socket_
-    << "\"\nqueue_capacity = " << o_.queue_capacity
-    << "\n\n"
-    // On the wire the core's loss reports and the process probe's look the same (both
-    // telemetry.dropped from the agent's pid). This sink sees only the probe's (the core's go
-    // to the sink whose queue lost events), so their timestamps tell the two apart.
-    << "[[sinks.stdout]]\nformat = \"json\"\nmatch = [\"telemetry.dropped\"]\n";
+    << "\"\nqueue_capacity = " << o_.queue_capacity << "\n";
 }
 
 bool Soak::start_receiver() {
@@ -359,14 +354,11 @@ int Soak::run() {
   // --- The account ---
   const std::string agent_log = soak::read_file(path("agent.err"));
   const auto vsock = soak::parse_sink_account(agent_log, "sinks.vsock[0]");
-  const auto side = soak::parse_sink_account(agent_log, "sinks.stdout[0]");
-  if (!vsock || !side) {
+  if (!vsock) {
     fail("no per-sink account in the agent's log");
     return finish(false);
   }
   const auto agent_pid = static_cast<uint32_t>(agent_->pid());
-  std::ifstream side_out(path("agent.out"));
-  const std::set<uint64_t> probe_drops = soak::drop_report_times(side_out, agent_pid);
   soak::Ledger ledger;
   for (size_t i = 0; i < receivers_.size(); ++i) {
     std::ifstream in(receivers_[i]->out_path());
@@ -374,7 +366,7 @@ int Soak::run() {
     // Killed receivers print no summary: each refusal has its own line.
     rejected_ += count_of(soak::read_file(receivers_[i]->err_path()), "rejected frame");
   }
-  const soak::Tally t = ledger.tally(agent_pid, probe_drops, starts, soak::kStormComm);
+  const soak::Tally t = ledger.tally(agent_pid, starts, soak::kStormComm);
 
   if (vsock->queued != vsock->taken + vsock->dropped + vsock->left) {
     fail("the agent's own account does not add up (queued != taken + dropped + left)");
@@ -384,9 +376,6 @@ int Soak::run() {
   }
   if (t.events != vsock->taken) fail("received unique events != taken by the sink");
   if (t.core_dropped != vsock->dropped) fail("dropped_count on the wire != the core's count");
-  if (side->dropped != 0) {
-    fail("the side sink dropped events: probe and core loss reports cannot be told apart");
-  }
   if (rejected_ != 0) fail(std::to_string(rejected_) + " frame(s) rejected by a receiver");
   if (t.malformed_lines != 0) fail(std::to_string(t.malformed_lines) + " malformed output line(s)");
   if (t.conflicting_duplicates != 0) fail("duplicates that differ in dropped_count");
@@ -446,7 +435,7 @@ void Soak::print_table(const soak::Tally& t, const soak::SinkAccount& vsock,
       u(rejected_) + " (malformed output lines " + u(t.malformed_lines) + ")");
   row("receiver restarts (SIGKILL)", u(receivers_.size() - 1));
   row("frames the sink sent again after a lost connection", resent);
-  row("kernel-side loss (process probe's telemetry.dropped)",
+  row("kernel-side loss (process probe's process.lost)",
       u(t.probe_dropped) + " event(s) in " + u(t.probe_reports) + " report(s)");
   row("storm processes reported spawned / exec / exited",
       percent(t.storm_spawned, starts.total) + " / " + percent(t.storm_exec, starts.total_execed) +

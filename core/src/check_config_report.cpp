@@ -1,5 +1,7 @@
 #include "check_config_report.hpp"
 
+#include "event_names.hpp"
+
 namespace cellos::telemetry {
 
 std::string check_config_report(const AgentConfig& config,
@@ -32,6 +34,8 @@ std::string check_config_report(const AgentConfig& config,
       out += inst->name + " (" + inst->config.where.str() + "): " + d.name + " " + d.version +
              ", ABI " + std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor) + ", " +
              inst->library->path() + "\n";
+      // What a probe may emit, for the operator writing sinks' `match` globs.
+      if (inst->kind == CT_KIND_PROBE) out += "    emits: " + join_emits(d.emits) + "\n";
       out += "    " + inst->options.describe();
       if (inst->kind == CT_KIND_SINK) {
         out += std::string(inst->options.size() ? ", " : "") + "match = [";

@@ -6,12 +6,13 @@
 
 #include "config.hpp"
 #include "core_options.hpp"
+#include "event_names.hpp"
 
 namespace cellos::telemetry {
 namespace {
 
-// The fields a descriptor of ABI x.0 must have, up to and including flush.
-constexpr size_t kMinDescriptorSize = offsetof(ct_plugin, flush) + sizeof(ct_plugin::flush);
+// The fields a descriptor of ABI x.0 must have, up to and including emits.
+constexpr size_t kMinDescriptorSize = offsetof(ct_plugin, emits) + sizeof(ct_plugin::emits);
 
 // Bounds on what the agent walks: an option table, or a NULL-terminated array of strings, longer
 // than this is a mistake (a missing terminator), not a plugin's real declaration.
@@ -48,7 +49,7 @@ class Checker {
     std::vector<std::string_view> out;
     for (size_t i = 0; a != nullptr && a[i] != nullptr; ++i) {
       if (i == kMaxEntries) {
-        fail(where + ": " + field + " has no NULL terminator within " +
+        fail((where.empty() ? "" : where + ": ") + field + " has no NULL terminator within " +
              std::to_string(kMaxEntries) + " entries");
       }
       out.emplace_back(a[i]);
@@ -98,6 +99,34 @@ class Checker {
       default:
         fail(where + ": type " + std::to_string(static_cast<int>(o.type)) +
              " is not a known option type");
+    }
+  }
+
+  // A probe's declared event names: at least one, each a name or PREFIX.*, none the core's,
+  // none repeated. A sink emits nothing, so it declares nothing.
+  void emits(const ct_plugin& d) const {
+    const auto names = strings(d.emits, "", "emits");
+    if (d.kind == CT_KIND_SINK) {
+      if (!names.empty()) fail("emits is not empty (a sink emits no events; leave it NULL)");
+      return;
+    }
+    if (names.empty()) {
+      fail(std::string("emits is ") + (d.emits == nullptr ? "missing" : "empty") +
+           " (a probe declares the probe_source names it emits)");
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string at = "emits[" + std::to_string(i) + "] '" + std::string(names[i]) + "'";
+      if (!is_emits_entry(names[i])) {
+        fail(at +
+             " is neither an event name (word.word: [a-z0-9_] words, at most 63 bytes) nor "
+             "a pattern (word.*)");
+      }
+      if (is_core_owned(names[i])) fail(at + " belongs to the core (agent.* and telemetry.*)");
+      for (size_t j = 0; j < i; ++j) {
+        if (names[j] == names[i]) {
+          fail(at + " is declared twice (also emits[" + std::to_string(j) + "])");
+        }
+      }
     }
   }
 
@@ -161,6 +190,7 @@ void validate_descriptor(const ct_plugin& d, const std::string& path) {
     check.present(o.description, where + ": description");
     check.option(o, where);
   }
+  check.emits(d);
 }
 
 }  // namespace cellos::telemetry

@@ -16,6 +16,7 @@
 #include "agent.hpp"
 #include "config.hpp"
 #include "core_options.hpp"
+#include "event_names.hpp"
 #include "log.hpp"
 #include "option_table.hpp"
 #include "plugin_library.hpp"
@@ -200,8 +201,10 @@ int print_help(const CommandLine& cl) {
         const auto lib = ct::load_plugin_file(path, kind, "", cl.allow_untrusted);
         const ct_plugin& d = lib->descriptor();
         std::cout << "\n  " << ct::kind_name(kind) << " " << d.name << " " << d.version << ": "
-                  << (d.summary ? d.summary : "") << "\n"
-                  << ct::options_as_text(d);
+                  << (d.summary ? d.summary : "") << "\n";
+        // The names it may emit: what an operator writes sinks' `match` globs against.
+        if (kind == CT_KIND_PROBE) std::cout << "    emits: " << ct::join_emits(d.emits) << "\n";
+        std::cout << ct::options_as_text(d);
       } catch (const ct::ConfigError& e) {
         std::cout << std::flush;
         ct::log_line(CT_LOG_ERROR, e.what());

@@ -27,6 +27,10 @@ uint64_t monotonic_ns() {
 
 class HelloProbe : public ctt::Probe {
  public:
+  // Every probe_source it emits: the agent disables a probe that emits a name not listed here,
+  // and --help lists them for operators writing `match` globs.
+  static constexpr const char* emits[] = {"hello.greeting", nullptr};
+
   // The options arrive validated (type, range) with defaults filled in; only the rule the table
   // cannot express is checked here. Throwing is how a plugin reports an error: the SDK turns it
   // into the message the agent prints.

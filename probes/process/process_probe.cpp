@@ -39,6 +39,9 @@ bool worth_warning(uint64_t count) {
 
 class ProcessProbe final : public ctt::Probe, private cp::Reporter {
  public:
+  static constexpr const char* emits[] = {"process.spawned", "process.exec", "process.exited",
+                                          "process.lost", nullptr};
+
   ProcessProbe(ctt::Host host, const ctt::Options& opts)
       : host_(host),
         method_(opts.get_string("method")),
@@ -138,8 +141,10 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     const std::optional<uint64_t> counted = connector_->take_dropped();
     // ENOBUFS proves at least one loss even where the kernel keeps no count.
     const uint64_t lost = counted && *counted > 0 ? *counted : 1;
-    const ct_extra extra = ctt::uint_extra("dropped_count", lost);
-    host_.emit(ct_event{sizeof(ct_event), "telemetry.dropped", self_pid_, self_comm_.c_str(),
+    // process.lost, not the core's telemetry.dropped: a reader tells kernel-side loss from the
+    // agent's queue loss by probe_source alone.
+    const ct_extra extra = ctt::uint_extra("lost_count", lost);
+    host_.emit(ct_event{sizeof(ct_event), "process.lost", self_pid_, self_comm_.c_str(),
                         monotonic_ns(), &extra, 1});
     if (worth_warning(++overflows_)) {
       host_.warn("netlink receive queue overflowed (" + std::to_string(overflows_) +

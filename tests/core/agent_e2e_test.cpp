@@ -62,6 +62,11 @@ TEST(AgentCli, HelpListsEveryPluginsOptions) {
   EXPECT_NE(o.out.find("sink stdout"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("format (string, default \"json\", \"json\", \"text\")"), std::string::npos);
   EXPECT_NE(o.out.find("queue_capacity (int, default 65536"), std::string::npos);
+  // Each probe lists the names it emits (what `match` globs are written against); sinks none.
+  EXPECT_NE(o.out.find("    emits: process.spawned, process.exec, process.exited, process.lost\n"),
+            std::string::npos)
+      << o.out;
+  EXPECT_EQ(o.out.find("emits:", o.out.find("sink stdout")), std::string::npos) << o.out;
 }
 
 TEST(AgentCli, MissingConfigFileExits78) {
@@ -83,6 +88,11 @@ TEST(AgentCli, CheckConfigPrintsWhatWouldRun) {
                        ":1:1): scripted 0.1.0, ABI 2.0"),
             std::string::npos)
       << o.out;
+  EXPECT_NE(o.out.find(".so\n    emits: scripted.*, process.*, custom.*, soak.*, test.*, a.b, "
+                       "still.here, good.one, other.one\n"),
+            std::string::npos)
+      << o.out;
+  EXPECT_EQ(o.out.find("emits:", o.out.find("sinks.capture[0]")), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("probes.scripted[1]"), std::string::npos);
   EXPECT_NE(o.out.find("total = 3"), std::string::npos);
   EXPECT_NE(o.out.find("match = [\"*\"], queue_capacity = 65536"), std::string::npos);
@@ -261,6 +271,45 @@ TEST(Agent, ProbeEmittingGarbageIsDisabledAndTheRestKeepRunning) {
   std::set<std::string> sources;
   for (const auto& e : t::read_captured(r.out_file("c"))) sources.insert(e.probe_source);
   EXPECT_EQ(sources, (std::set<std::string>{"good.one", "other.one"}));
+}
+
+// Names belong to someone: the scripted fixture declares a fixed list (good.one and other.one
+// among them, not undeclared.name, and never the core's telemetry.*). The first name outside it
+// disables that instance alone, with one message naming the plugin, the name and the list.
+TEST(Agent, ProbeEmittingAnUndeclaredNameIsDisabledAndTheRestKeepRunning) {
+  Running r;
+  r.start(
+      "[agent]\nheartbeat_interval_ms = 0\n"
+      "[[probes.scripted]]\nevents = ['good.one 1 a', 'undeclared.name 2 b', 'good.one 3 c']\n"
+      "interval_ms = 2\nburst = 1\n"
+      "[[probes.scripted]]\nevents = ['telemetry.dropped 4 d']\n"
+      "[[probes.scripted]]\nevents = ['other.one seq c']\ninterval_ms = 2\nburst = 1\n" +
+      capture(r.dir, "c"));
+  const std::string declared =
+      "' is not among the names plugin 'scripted' declares it emits (scripted.*, process.*, "
+      "custom.*, soak.*, test.*, a.b, still.here, good.one, other.one)";
+  ASSERT_TRUE(t::eventually([&] {
+    return r.agent->err().find(
+               "probes.scripted[0]: emit failed, probe disabled: probe_source "
+               "'undeclared.name" +
+               declared) != std::string::npos &&
+           r.agent->err().find(
+               "probes.scripted[1]: emit failed, probe disabled: probe_source "
+               "'telemetry.dropped" +
+               declared) != std::string::npos;
+  })) << r.agent->err();
+  const auto before = t::read_captured(r.out_file("c")).size();
+  ASSERT_TRUE(t::eventually([&] { return t::read_captured(r.out_file("c")).size() > before + 3; }));
+  EXPECT_EQ(r.stop(), 0);
+  std::multiset<std::string> sources;
+  for (const auto& e : t::read_captured(r.out_file("c"))) sources.insert(e.probe_source);
+  EXPECT_EQ(sources.count("good.one"), 1u);  // before the undeclared name; nothing after it
+  EXPECT_EQ(sources.count("undeclared.name"), 0u);
+  EXPECT_EQ(sources.count("telemetry.dropped"), 0u);
+  EXPECT_GT(sources.count("other.one"), 3u);
+  const std::string err = r.agent->err();
+  const std::string once = "probes.scripted[1]: emit failed";  // emitted a million, said once
+  EXPECT_EQ(err.find(once, err.find(once) + 1), std::string::npos) << err;
 }
 
 TEST(Agent, ProbeThatBlocksPastTheCallLimitIsDisabled) {

@@ -27,6 +27,7 @@ int fake_consume(void*, const ct_event* const*, size_t, size_t*, char*, size_t) 
 
 const char* const kChoices[] = {"auto", "fast", nullptr};
 const char* const kList[] = {"a.*", nullptr};
+const char* const kEmits[] = {"demo.started", "demo.sub.*", nullptr};
 
 // A descriptor and its option table, copied per case so each case breaks one field.
 struct Descriptor {
@@ -46,6 +47,7 @@ struct Descriptor {
     plugin.summary = "a descriptor held in memory";
     plugin.create = &fake_create;
     plugin.destroy = &fake_destroy;
+    plugin.emits = kEmits;
   }
   // The plugin with its options pointing at this object's table.
   const ct_plugin& get() {
@@ -81,10 +83,18 @@ const std::vector<const char*> kUnterminated = [] {
   return v;
 }();
 const ct_option_spec kNoKey{};
+const char* const kNoEmits[] = {nullptr};
+const char* const kBadName[] = {"demo.started", "Demo-Started", nullptr};
+const char* const kBadPattern[] = {"demo.*.x", nullptr};
+const char* const kBareWord[] = {"demo", nullptr};
+const char* const kStar[] = {"*", nullptr};
+const char* const kAgent[] = {"demo.started", "agent.started", nullptr};
+const char* const kTelemetry[] = {"telemetry.*", nullptr};
+const char* const kTwice[] = {"demo.a", "demo.b", "demo.a", nullptr};
 
 std::vector<Case> cases() {
   const std::string min_size =
-      std::to_string(offsetof(ct_plugin, flush) + sizeof(ct_plugin::flush));
+      std::to_string(offsetof(ct_plugin, emits) + sizeof(ct_plugin::emits));
   return {
       {"struct_size", [](Descriptor& d) { d.plugin.struct_size = 8; },
        "struct_size 8 is smaller than the " + min_size + " bytes of an ABI " +
@@ -150,12 +160,52 @@ std::vector<Case> cases() {
       {"options[].list_default (length)",
        [](Descriptor& d) { d.options[3].list_default = kUnterminated.data(); },
        "options[3] 'labels': list_default has no NULL terminator within 256 entries"},
+      {"emits (probe, NULL)", [](Descriptor& d) { d.plugin.emits = nullptr; },
+       "emits is missing (a probe declares the probe_source names it emits)"},
+      {"emits (probe, empty)", [](Descriptor& d) { d.plugin.emits = kNoEmits; },
+       "emits is empty (a probe declares the probe_source names it emits)"},
+      {"emits (length)", [](Descriptor& d) { d.plugin.emits = kUnterminated.data(); },
+       "emits has no NULL terminator within 256 entries"},
+      {"emits[] name syntax", [](Descriptor& d) { d.plugin.emits = kBadName; },
+       "emits[1] 'Demo-Started' is neither an event name (word.word: [a-z0-9_] words, at most 63 "
+       "bytes) nor a pattern (word.*)"},
+      {"emits[] pattern syntax", [](Descriptor& d) { d.plugin.emits = kBadPattern; },
+       "emits[0] 'demo.*.x' is neither an event name (word.word: [a-z0-9_] words, at most 63 "
+       "bytes) nor a pattern (word.*)"},
+      {"emits[] one word", [](Descriptor& d) { d.plugin.emits = kBareWord; },
+       "emits[0] 'demo' is neither an event name (word.word: [a-z0-9_] words, at most 63 "
+       "bytes) nor a pattern (word.*)"},
+      {"emits[] everything", [](Descriptor& d) { d.plugin.emits = kStar; },
+       "emits[0] '*' is neither an event name (word.word: [a-z0-9_] words, at most 63 "
+       "bytes) nor a pattern (word.*)"},
+      {"emits[] agent.*", [](Descriptor& d) { d.plugin.emits = kAgent; },
+       "emits[1] 'agent.started' belongs to the core (agent.* and telemetry.*)"},
+      {"emits[] telemetry.*", [](Descriptor& d) { d.plugin.emits = kTelemetry; },
+       "emits[0] 'telemetry.*' belongs to the core (agent.* and telemetry.*)"},
+      {"emits[] unique", [](Descriptor& d) { d.plugin.emits = kTwice; },
+       "emits[2] 'demo.a' is declared twice (also emits[0])"},
+      {"emits (sink)",
+       [](Descriptor& d) {
+         d.plugin.kind = CT_KIND_SINK;
+         d.plugin.consume = &fake_consume;
+       },
+       "emits is not empty (a sink emits no events; leave it NULL)"},
   };
 }
 
 TEST(DescriptorCheck, AValidDescriptorPasses) {
   Descriptor d;
   EXPECT_EQ(error_of(d), "");
+}
+
+TEST(DescriptorCheck, ASinkWithoutEmitsPasses) {
+  for (const char* const* emits : {static_cast<const char* const*>(nullptr), kNoEmits}) {
+    Descriptor d;
+    d.plugin.kind = CT_KIND_SINK;
+    d.plugin.consume = &fake_consume;
+    d.plugin.emits = emits;
+    EXPECT_EQ(error_of(d), "");
+  }
 }
 
 TEST(DescriptorCheck, EachBrokenFieldIsNamed) {

@@ -48,6 +48,8 @@ int fake_consume(void*, const ct_event* const*, size_t, size_t* accepted, char*,
   return 0;
 }
 
+const char* const kEmits[] = {"process.spawned", "fake.*", nullptr};
+
 ct_plugin descriptor(ct_kind kind) {
   ct_plugin d{};
   d.struct_size = sizeof d;
@@ -61,6 +63,7 @@ ct_plugin descriptor(ct_kind kind) {
   d.start = fake_start;
   d.stop = fake_stop;
   d.consume = fake_consume;
+  if (kind == CT_KIND_PROBE) d.emits = kEmits;
   return d;
 }
 
@@ -149,6 +152,40 @@ TEST_F(InstanceTest, ProbeBreakingTheEventContractIsFailedAndEmitsNothingMore) {
   emit("process.spawned");
   bus_.pump();
   EXPECT_EQ(sink.taken, 0u);
+}
+
+// A probe owns the names it declared: fake.* covers fake.anything, nothing covers process.exec
+// (declared: process.spawned only) nor the core's telemetry.dropped. The first undeclared name
+// disables it (the message is checked end to end, in agent_e2e_test.cpp).
+TEST_F(InstanceTest, ProbeEmittingAnUndeclaredNameIsFailedAndEmitsNothingMore) {
+  for (const char* undeclared : {"process.exec", "telemetry.dropped", "fakes.x", "fake.a"}) {
+    CountingSink sink;
+    ct::Bus bus{ct::Bus::Origin{1, "agent"}};
+    bus.add_sink(sink, {"*"}, 16);
+    desc_ = descriptor(CT_KIND_PROBE);
+    ct::InstanceConfig ic;
+    ic.kind = CT_KIND_PROBE;
+    ic.plugin = "fake";
+    auto lib = std::make_shared<ct::PluginLibrary>("in-memory", ct::UniqueFd(),
+                                                   boost::dll::shared_library(), &desc_);
+    ct::Instance inst(ic, lib, ct::OptionValues(), loop_, bus, 0);
+    inst.create();
+    inst.start();
+    emit("process.spawned");
+    emit("fake.anything");
+    EXPECT_EQ(inst.state, ct::InstanceState::running);
+    const std::string name = undeclared;
+    if (name == "fake.a") {  // declared after all: the control case
+      emit(undeclared);
+      EXPECT_EQ(inst.state, ct::InstanceState::running);
+      continue;
+    }
+    emit(undeclared);
+    EXPECT_EQ(inst.state, ct::InstanceState::failed) << name;
+    emit("process.spawned");
+    bus.pump();
+    EXPECT_EQ(sink.taken, 2u) << name;  // the two declared ones before it, nothing after
+  }
 }
 
 // The kind is the config section's, recorded on the instance: a sink that emits is failed

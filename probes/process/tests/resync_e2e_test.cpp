@@ -38,8 +38,8 @@ TEST(ProcessResyncE2E, ExitsDuringALossAreRecoveredFromProc) {
   EXPECT_TRUE(t::eventually(
       [&] {
         for (const auto& e : agent.events()) {
-          if (e.probe_source == "telemetry.dropped" && e.guest_pid == uint32_t(agent.pid()) &&
-              e.extras.count("dropped_count") && e.extras.at("dropped_count") > 0) {
+          if (e.probe_source == "process.lost" && e.guest_pid == uint32_t(agent.pid()) &&
+              e.extras.count("lost_count") && e.extras.at("lost_count") > 0) {
             return true;
           }
         }

@@ -21,7 +21,8 @@
  *    path again (docs/writing-a-probe.md, section 1).
  *  - The agent checks every declaration of the descriptor before reading it, and refuses the
  *    file naming the field (exit 78): all strings present, names and option keys plain
- *    identifiers ([a-z_][a-z0-9_]*), keys unique and not the core's, defaults valid.
+ *    identifiers ([a-z_][a-z0-9_]*), keys unique and not the core's, defaults valid, a probe's
+ *    emitted names declared (emits) and not the core's.
  *
  * Lifecycle, in the order the agent runs it (core/src/agent.cpp, instance.cpp, bus.cpp):
  *  1. load: the entry point returns the descriptor; the loader checks ABI, completeness, kind.
@@ -50,7 +51,8 @@ extern "C" {
 #endif
 
 /* Plain integer literals: usable in #if and static assertions. ABI 2.0 (from 1.0): typed
- * extras, ct_event.struct_size, consume takes an array of pointers (docs: "what bumped"). */
+ * extras, ct_event.struct_size, consume takes an array of pointers, ct_plugin.emits (owned event
+ * names; added before 2.0 shipped, so still 2.0) (docs: "what bumped"). */
 #define CT_ABI_MAJOR 2
 #define CT_ABI_MINOR 0
 #define CT_ABI_VERSION ((CT_ABI_MAJOR << 16) | CT_ABI_MINOR)
@@ -232,6 +234,13 @@ typedef struct ct_plugin {
   /* SINK ONLY, optional (NULL: nothing held). At shutdown, after the queue was offered, called
    * until *done is non-zero or the deadline passes (stage 5). */
   int (*flush)(void* instance, int* done, char* err, size_t err_size);
+  /* PROBES: REQUIRED; SINKS: NULL (or empty). The probe_source values the probe emits, a
+   * NULL-terminated array (at most 256 entries): exact names word.word, or patterns word.* (any
+   * name under that first word). Each valid, unique, and neither agent.* nor telemetry.*, which
+   * are the core's. A probe that emits a name none of them matches is disabled, as for any
+   * malformed event. --help and --check-config list them, for operators' match globs. Part of
+   * ABI 2.0 (appended before 2.0 shipped): every 2.x descriptor has it. */
+  const char* const* emits;
 } ct_plugin;
 
 typedef const ct_plugin* (*ct_entry_point_fn)(void);

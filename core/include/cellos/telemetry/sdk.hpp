@@ -5,6 +5,9 @@
 //     MyProbe(cellos::telemetry::Host host, const cellos::telemetry::Options& opts);
 //     void start() override;
 //     void on_timer() override;
+//     // The probe_source names it emits (word.word, or word.* for a family), NULL-terminated:
+//     // the agent disables a probe that emits anything else.
+//     static constexpr const char* emits[] = {"my.sample", nullptr};
 //   };
 //   constexpr ct_option_spec kOptions[] = {
 //       cellos::telemetry::int_option("interval_ms", "how often", 100, 1, 60000)};
@@ -20,6 +23,7 @@
 #include <cstring>
 #include <exception>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -370,11 +374,19 @@ constexpr ct_plugin describe(ct_kind kind, const char* name, const char* version
   ct_plugin p{sizeof(ct_plugin), CT_ABI_MAJOR, CT_ABI_MINOR, kind,      name,
               version,           summary,      options,      N,         &A::create,
               &A::destroy,       &A::start,    &A::stop,     &A::on_fd, &A::on_timer,
-              nullptr,           nullptr};
+              nullptr,           nullptr,      nullptr};
   // Sink-only callbacks stay null in a probe's descriptor (plugin_abi.h: SINK ONLY).
   if constexpr (std::is_base_of_v<Sink, T>) {
     p.consume = &A::consume;
     p.flush = &A::flush;
+  } else {
+    static_assert(
+        requires { T::emits; },
+        "a probe class declares the names it emits: static constexpr const char* "
+        "emits[] = {\"my.sample\", nullptr};");
+    static_assert(std::size(T::emits) > 1 && T::emits[std::size(T::emits) - 1] == nullptr,
+                  "a probe's emits lists at least one name and ends with nullptr");
+    p.emits = T::emits;
   }
   return p;
 }
