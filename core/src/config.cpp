@@ -343,6 +343,9 @@ OptionValues read_option_values(const toml::table& t, const std::string& file,
           for (auto d = spec.list_default; d && *d; ++d) storage->list.emplace_back(*d);
         }
         break;
+      case CT_OPT_RANGE_MIN_:  // range markers, not types: validate_descriptor refuses them
+      case CT_OPT_RANGE_MAX_:
+        break;
     }
     for (const auto& s : storage->list) storage->list_ptrs.push_back(s.c_str());
     value.string_value = spec.type == CT_OPT_STRING ? storage->string_value.c_str() : nullptr;
@@ -383,6 +386,9 @@ std::string OptionValues::describe() const {
         s += "]";
         break;
       }
+      case CT_OPT_RANGE_MIN_:  // range markers, not types: validate_descriptor refuses them
+      case CT_OPT_RANGE_MAX_:
+        break;
     }
   }
   return s;

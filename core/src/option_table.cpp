@@ -17,6 +17,9 @@ const char* type_label(ct_option_type t) {
       return "string";
     case CT_OPT_STRING_LIST:
       return "string list";
+    case CT_OPT_RANGE_MIN_:  // range markers, not types: validate_descriptor refuses them
+    case CT_OPT_RANGE_MAX_:
+      break;
   }
   return "?";
 }
@@ -37,6 +40,9 @@ std::string default_of(const ct_option_spec& o) {
       return std::string("\"") + (o.string_default ? o.string_default : "") + "\"";
     case CT_OPT_STRING_LIST:
       return "[" + quoted_list(o.list_default, ", ") + "]";
+    case CT_OPT_RANGE_MIN_:  // range markers, not types: validate_descriptor refuses them
+    case CT_OPT_RANGE_MAX_:
+      break;
   }
   return "";
 }

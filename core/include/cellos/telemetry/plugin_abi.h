@@ -62,13 +62,24 @@ extern "C" {
 /* The one exported symbol, declared below with its prototype. */
 #define CT_ENTRY_POINT "cellos_telemetry_plugin"
 
-typedef enum ct_kind { CT_KIND_PROBE = 1, CT_KIND_SINK = 2 } ct_kind;
+/* A plugin may write any value into an enum field of a struct it hands over. The two last
+ * members of each enum below widen its range to every 32-bit value (C and C++ define an enum's
+ * values by the range of its members), so the agent reads a broken value without undefined
+ * behaviour and refuses it. They are not values a plugin may use. */
+typedef enum ct_kind {
+  CT_KIND_PROBE = 1,
+  CT_KIND_SINK = 2,
+  CT_KIND_RANGE_MIN_ = -2147483647 - 1,
+  CT_KIND_RANGE_MAX_ = 2147483647
+} ct_kind;
 
 typedef enum ct_option_type {
   CT_OPT_BOOL = 1,
   CT_OPT_INT = 2,
   CT_OPT_STRING = 3,
-  CT_OPT_STRING_LIST = 4
+  CT_OPT_STRING_LIST = 4,
+  CT_OPT_RANGE_MIN_ = -2147483647 - 1, /* range only, see ct_kind */
+  CT_OPT_RANGE_MAX_ = 2147483647
 } ct_option_type;
 
 /* One declared option. The agent validates the instance's TOML table against these, fills in
@@ -102,11 +113,13 @@ typedef struct ct_option_value {
  * New types may be added in a minor version. A sink or encoder that meets a type it does not
  * know skips that extra (and only that extra); the agent refuses an unknown type from a probe. */
 typedef enum ct_value_type {
-  CT_VALUE_UINT = 1,     /* as.u; CBOR major type 0 */
-  CT_VALUE_NEGINT = 2,   /* as.i, always < 0 (0 and up are CT_VALUE_UINT); CBOR major type 1 */
-  CT_VALUE_BOOL = 3,     /* as.b: 0 false, anything else true; CBOR simple values 20/21 */
-  CT_VALUE_TEXT = 4,     /* as.text; CBOR major type 3 */
-  CT_VALUE_TEXT_LIST = 5 /* as.list; CBOR major type 4 whose items are all major type 3 */
+  CT_VALUE_UINT = 1,      /* as.u; CBOR major type 0 */
+  CT_VALUE_NEGINT = 2,    /* as.i, always < 0 (0 and up are CT_VALUE_UINT); CBOR major type 1 */
+  CT_VALUE_BOOL = 3,      /* as.b: 0 false, anything else true; CBOR simple values 20/21 */
+  CT_VALUE_TEXT = 4,      /* as.text; CBOR major type 3 */
+  CT_VALUE_TEXT_LIST = 5, /* as.list; CBOR major type 4 whose items are all major type 3 */
+  CT_VALUE_RANGE_MIN_ = -2147483647 - 1, /* range only, see ct_kind */
+  CT_VALUE_RANGE_MAX_ = 2147483647
 } ct_value_type;
 
 /* Text with its length: need not be NUL-terminated. A probe may hand any bytes; the agent
