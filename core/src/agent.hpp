@@ -34,10 +34,9 @@ class Agent {
   void create();
   // Starts sinks, then probes (a probe may emit from start). After create(). Throws ConfigError.
   void start();
-  // Runs until SIGTERM/SIGINT (already blocked by the caller) or request_stop(); then stops
+  // Runs until SIGTERM/SIGINT (already blocked by the caller); then stops
   // probes, gives sinks until the shutdown deadline to flush, and destroys everything.
   void run();
-  void request_stop() { stop_requested_ = true; }
 
   // Development only: skip the plugin ownership and permission checks.
   void allow_untrusted_plugins() { allow_untrusted_ = true; }

@@ -17,6 +17,7 @@
 #include "config.hpp"
 #include "core_options.hpp"
 #include "event_names.hpp"
+#include "exit_codes.hpp"
 #include "log.hpp"
 #include "option_table.hpp"
 #include "plugin_library.hpp"
@@ -35,13 +36,12 @@
 #endif
 
 namespace ct = cellos::telemetry;
+using ct::kExitConfig;
+using ct::kExitOk;
+using ct::kExitSoftware;
+using ct::kExitUsage;
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitUsage = 64;
-constexpr int kExitSoftware = 70;
-constexpr int kExitConfig = 78;
 
 constexpr const char* kDefaultConfig = "/etc/cellos-telemetry/agent.toml";
 

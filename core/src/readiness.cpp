@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "event.hpp"
+#include "exit_codes.hpp"
 #include "log.hpp"
 
 namespace cellos::telemetry {
@@ -28,11 +29,11 @@ namespace {
                                  std::to_string(timeout.count()) + " ms; stopped it");
       kill(child, SIGKILL);
       waitpid(child, nullptr, 0);
-      std::_Exit(70);
+      std::_Exit(kExitSoftware);
     }
     pollfd p{fd, POLLIN, 0};
     const int r = poll(&p, 1, static_cast<int>((deadline - now) / 1000000u) + 1);
-    if (r < 0 && errno != EINTR) std::_Exit(70);
+    if (r < 0 && errno != EINTR) std::_Exit(kExitSoftware);
     if (r <= 0) continue;
     char buf[64];
     const ssize_t n = read(fd, buf, sizeof buf);
@@ -44,21 +45,21 @@ namespace {
     // The child closed the pipe without a word: it died. Its status says how.
     int status = 0;
     waitpid(child, &status, 0);
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 70;
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : kExitSoftware;
     log_line(CT_LOG_ERROR, "the agent exited before it was ready (" +
                                (WIFEXITED(status) ? "exit code " + std::to_string(code)
                                                   : "signal " + std::to_string(WTERMSIG(status))) +
                                ")");
-    std::_Exit(code == 0 ? 70 : code);
+    std::_Exit(code == 0 ? kExitSoftware : code);
   }
   if (line.rfind("ready", 0) == 0) {
     log_line(CT_LOG_INFO, "agent running as pid " + std::to_string(child));
-    std::_Exit(0);
+    std::_Exit(kExitOk);
   }
   int code = std::atoi(line.c_str() + (line.size() > 6 ? 6 : 0));
   int status = 0;
   waitpid(child, &status, 0);
-  std::_Exit(code > 0 ? code : 70);
+  std::_Exit(code > 0 ? code : kExitSoftware);
 }
 
 }  // namespace

@@ -102,8 +102,9 @@ ProcConnector::ProcConnector(size_t receive_buffer_bytes) {
   // Sized before joining the group, so no event is ever queued against the default limit. The
   // kernel doubles the value it is given (to cover its bookkeeping), hence the half.
   const int half = static_cast<int>(std::min<size_t>(receive_buffer_bytes / 2, INT32_MAX));
-  forced_ = setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &half, sizeof half) == 0;
-  if (!forced_) setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &half, sizeof half);
+  // SO_RCVBUFFORCE (root) may exceed net.core.rmem_max; otherwise the kernel caps SO_RCVBUF.
+  if (setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &half, sizeof half) != 0)
+    setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &half, sizeof half);
   int actual = 0;
   socklen_t alen = sizeof actual;
   if (getsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &actual, &alen) == 0) {

@@ -27,10 +27,8 @@ class ProcConnector {
   ProcConnector& operator=(const ProcConnector&) = delete;
 
   int fd() const { return fd_.get(); }
-  // The queue limit the kernel applies (SO_RCVBUF as read back), and whether SO_RCVBUFFORCE
-  // could lift it above net.core.rmem_max.
+  // The queue limit the kernel applies (SO_RCVBUF as read back).
   size_t receive_buffer() const { return receive_buffer_; }
-  bool buffer_forced() const { return forced_; }
 
   struct Drain {
     size_t events = 0;        // process events handed to the handler
@@ -65,7 +63,6 @@ class ProcConnector {
 
   UniqueFd fd_;
   size_t receive_buffer_ = 0;
-  bool forced_ = false;
   uint32_t seq_ = 0;
   uint32_t drops_seen_ = 0;         // the kernel's drop counter when last taken
   std::vector<ProcEvent> pending_;  // read while waiting for the subscription's ack

@@ -97,6 +97,112 @@ TEST(CheckEvent, StructSizeOfAnAbiTwoEvent) {
   EXPECT_EQ(ct::check_event(e).rfind("event struct_size 8", 0), 0u);
 }
 
+// Each limit of check_event at its bound (accepted) and one past it (refused), beside the
+// tests above that cover only the refusal.
+TEST(CheckEvent, StructSizeAtLeastTheTwoZeroEvent) {
+  ct_event e = ct::make_event("process.exec", 1, "sh", 0);
+  e.struct_size = CT_EVENT_SIZE_2_0;
+  EXPECT_EQ(ct::check_event(e), "");
+  e.struct_size = CT_EVENT_SIZE_2_0 - 1;
+  EXPECT_EQ(ct::check_event(e), "event struct_size " + std::to_string(CT_EVENT_SIZE_2_0 - 1) +
+                                    " (an ABI 2 event has at least " +
+                                    std::to_string(CT_EVENT_SIZE_2_0) + ")");
+}
+
+TEST(CheckEvent, ProbeSourceOfSixtyThreeBytesOfDottedWords) {
+  const std::string at = "p." + std::string(61, 'a');
+  ASSERT_EQ(at.size(), 63u);
+  EXPECT_EQ(ct::check_event(ct::make_event(at.c_str(), 1, "sh", 0)), "");
+  const std::string past = at + "a";
+  EXPECT_EQ(ct::check_event(ct::make_event(past.c_str(), 1, "sh", 0)),
+            "probe_source '" + past +
+                "' is not of the form word.word (lower-case, digits, '_', at most 63 bytes)");
+  EXPECT_EQ(ct::check_event(ct::make_event("a_1.b2.c_", 1, "sh", 0)), "");
+  for (const char* bad : {"", "process", ".exec", "process.", "a..b", "Process.exec",
+                          "pro-cess.exec", "process.exec.", "process exec"}) {
+    EXPECT_EQ(ct::check_event(ct::make_event(bad, 1, "sh", 0)),
+              "probe_source '" + std::string(bad) +
+                  "' is not of the form word.word (lower-case, digits, '_', at most 63 bytes)")
+        << bad;
+  }
+  ct_event e = ct::make_event("process.exec", 1, "sh", 0);
+  e.probe_source = nullptr;
+  EXPECT_EQ(ct::check_event(e), "event without probe_source");
+}
+
+TEST(CheckEvent, GuestCommOfFifteenBytes) {
+  const std::string at(15, 'c');
+  EXPECT_EQ(ct::check_event(ct::make_event("process.exec", 1, at.c_str(), 0)), "");
+  const std::string past(16, 'c');
+  EXPECT_EQ(ct::check_event(ct::make_event("process.exec", 1, past.c_str(), 0)),
+            "guest_comm of 16 bytes (the kernel's comm is at most 15)");
+}
+
+TEST(CheckEvent, KeysOfThirtyTwoWordCharacters) {
+  const std::string at = "a_9" + std::string(29, 'z');
+  ASSERT_EQ(at.size(), 32u);
+  const ct_extra ok = ct::uint_extra(at.c_str(), 1);
+  EXPECT_EQ(check(&ok, 1), "");
+  const std::string past = at + "z";
+  const ct_extra over = ct::uint_extra(past.c_str(), 1);
+  EXPECT_EQ(check(&over, 1), "extra key '" + past + "' is not allowed");
+  for (const char* wire : {"probe_source", "guest_comm", "guest_monotonic_ns"}) {
+    const ct_extra x = ct::uint_extra(wire, 1);
+    EXPECT_EQ(check(&x, 1), "extra key '" + std::string(wire) + "' is not allowed") << wire;
+  }
+  ct_extra null_key = ct::uint_extra("k", 1);
+  null_key.key = nullptr;
+  EXPECT_EQ(check(&null_key, 1), "extra key '' is not allowed");
+}
+
+TEST(CheckEvent, ExtrasPointerWithACount) {
+  EXPECT_EQ(check(nullptr, 0), "");
+  EXPECT_EQ(check(nullptr, 1), "1 extra keys (at most 32)");
+}
+
+TEST(CheckEvent, ListItemsAtTheTextLimitAndEmptyValues) {
+  const std::string at(CT_MAX_TEXT_BYTES, 'a');
+  const std::vector<ct_text> items = {ct_text{at.data(), CT_MAX_TEXT_BYTES}};
+  ct_extra l = typed("k", CT_VALUE_TEXT_LIST);
+  l.value.as.list = ct_text_list{items.data(), 1};
+  EXPECT_EQ(check(&l, 1), "");
+  // Nothing to read, nothing to point at: an empty text or list may carry a null pointer.
+  l.value.as.list = ct_text_list{nullptr, 0};
+  EXPECT_EQ(check(&l, 1), "");
+  const ct_extra empty_text = typed("t", CT_VALUE_TEXT);
+  EXPECT_EQ(check(&empty_text, 1), "");
+  ct_extra null_item = typed("k", CT_VALUE_TEXT_LIST);
+  const std::vector<ct_text> null_items = {ct_text{nullptr, 1}};
+  null_item.value.as.list = ct_text_list{null_items.data(), 1};
+  EXPECT_EQ(check(&null_item, 1), "extra 'k': null list item");
+}
+
+TEST(CheckEvent, NegativeIntegersDownToInt64Min) {
+  ct_extra x = typed("k", CT_VALUE_NEGINT);
+  x.value.as.i = -1;
+  EXPECT_EQ(check(&x, 1), "");
+  x.value.as.i = INT64_MIN;
+  EXPECT_EQ(check(&x, 1), "");
+  x.value.as.i = 1;
+  EXPECT_EQ(check(&x, 1), "extra 'k': negative integer 1 is not negative (use CT_VALUE_UINT)");
+}
+
+TEST(CheckEvent, ListItemsCountTowardsTheEventsTextTotal) {
+  // 15 texts of 1 KiB and a list of one 1 KiB item: exactly 16 KiB; one more byte is over.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 15; ++i) keys.push_back("t" + std::to_string(i));
+  const std::string kib(1024, 'a');
+  std::vector<ct_extra> x;
+  for (const auto& k : keys) x.push_back(ct::text_extra(k.c_str(), kib));
+  const std::vector<ct_text> items = {ct_text{kib.data(), 1024}, ct_text{"b", 1}};
+  ct_extra l = typed("l", CT_VALUE_TEXT_LIST);
+  l.value.as.list = ct_text_list{items.data(), 1};
+  x.push_back(l);
+  EXPECT_EQ(check(x.data(), 16), "");
+  x.back().value.as.list.n = 2;
+  EXPECT_EQ(check(x.data(), 16), "extras hold 16385 bytes of text (at most 16384)");
+}
+
 TEST(OwnEvent, CopiesEveryTypeAndRepairsText) {
   ct::EventBuilder b("process.exec", 7, "sh", 9);
   b.u("u", UINT64_MAX).i("i", INT64_MIN).b("b", true).b("f", false);
