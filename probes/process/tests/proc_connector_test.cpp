@@ -2,6 +2,7 @@
 #include "proc_connector.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,7 +34,9 @@ bool drain_until(cp::ProcConnector& c, Pred pred, std::vector<ProcEvent>* seen =
           found = found || pred(e);
         },
         1u << 20);
-    if (!found) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (found) break;
+    pollfd p{c.fd(), POLLIN, 0};
+    poll(&p, 1, 100);  // until the kernel queues more (or a short timeout, to see the deadline)
   }
   return found;
 }

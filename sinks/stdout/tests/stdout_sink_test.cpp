@@ -57,30 +57,23 @@ TEST(StdoutSink, ClosedStdoutDoesNotKillTheAgent) {
   t::TempDir dir;
   const std::string cfg = dir.write("a.toml", config("json", 0));  // endless stream
   int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    const auto argv = t::agent_argv(cfg, {"--plugin-dir", t::fixture_dir()});
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  const std::string err_path = dir.file("stderr");
+  const int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(err_fd, 0);
+  t::ChildProcess agent(t::agent_argv(cfg, {"--plugin-dir", t::fixture_dir()}), fds[1], err_fd);
   close(fds[1]);
+  close(err_fd);
   char buf[256];
   ASSERT_GT(read(fds[0], buf, sizeof buf), 0);  // it is writing
   close(fds[0]);                                // and now nobody reads
-  usleep(200000);
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, WNOHANG), 0) << "agent died with a closed stdout";
-  kill(pid, SIGTERM);
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The sink's next write fails with EPIPE (not SIGPIPE) and says so: the agent lived past it.
+  EXPECT_TRUE(t::eventually([&] {
+    return t::read_file(err_path).find("cannot write to stdout: Broken pipe") != std::string::npos;
+  })) << t::read_file(err_path);
+  EXPECT_TRUE(agent.running()) << "agent died with a closed stdout";
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait(std::chrono::seconds(10)), 0) << t::read_file(err_path);
 }
 
 // JSON lines and log lines sharing one output, as with `cellos-telemetry > FILE 2>&1`: every

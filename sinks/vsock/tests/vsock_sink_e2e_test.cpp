@@ -98,10 +98,20 @@ TEST(VsockSinkE2E, ListenerStartedTwoSecondsLateLosesNothing) {
   const std::string config = write_config(
       dir, socket,
       {.probe = "events = ['process.spawned seq worker']\ninterval_ms = 5\nburst = 10\n"
-                "total = " +
+                "log_each = true\ntotal = " +
                 std::to_string(kTotal)});
   t::ChildProcess agent(argv_for(config), dir);
-  std::this_thread::sleep_for(2s);
+  // The host comes only once the agent failed to reach it and the probe emitted everything, so
+  // the whole stream waited in the sink.
+  ASSERT_TRUE(t::eventually(
+      [&] {
+        const std::string err = agent.err();
+        return err.find("cannot connect") != std::string::npos &&
+               err.find("emitted process.spawned " + std::to_string(kTotal) + "\n") !=
+                   std::string::npos;
+      },
+      kLong))
+      << agent.err();
   ASSERT_TRUE(agent.running()) << agent.err();
   auto recv = start_recv(dir, socket);
 
