@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -10,6 +11,12 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+// For a test that needs root (the kernel's taskstats, chown to another user, unshare): skips it
+// with the reason when not root. Such tests also carry the CTest label "root" (ROOT_TESTS in
+// cmake/CellosTelemetryTesting.cmake), so `ctest -LE root` leaves them out of a non-root run.
+#define CT_SKIP_UNLESS_ROOT(why) \
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: " << (why)
 
 namespace cellos::telemetry::testing {
 

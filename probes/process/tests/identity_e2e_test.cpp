@@ -84,6 +84,7 @@ TEST(ProcessIdentityE2E, ReusedPidNeverGivesTheDeadProcessTheNewOnesName) {
 }
 
 TEST(ProcessIdentityE2E, ExecQueuedBehind1500ExitsKeepsItsNewName) {
+  CT_SKIP_UNLESS_ROOT("the agent reads names at exit from taskstats");
   // A queue big enough that the connector loses nothing: this is about the exit records.
   pt::Agent agent("method = \"netlink\"\nreceive_buffer_kib = 65536");
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
@@ -105,6 +106,7 @@ TEST(ProcessIdentityE2E, ExecQueuedBehind1500ExitsKeepsItsNewName) {
 }
 
 TEST(ProcessIdentityE2E, MultiThreadedProcessIsNamedFromItsExitRecord) {
+  CT_SKIP_UNLESS_ROOT("the agent reads names at exit from taskstats");
   pt::Agent agent("method = \"netlink\"");
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
   // Frozen until the 8-thread process has exited and been reaped: its exec name can only come

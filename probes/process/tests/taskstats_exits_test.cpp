@@ -14,6 +14,7 @@ namespace cp = cellos::telemetry::process;
 namespace t = cellos::telemetry::testing;
 
 TEST(ProcessTaskstats, RecordsTheNameAProcessExitedUnder) {
+  CT_SKIP_UNLESS_ROOT("registering for taskstats exit records");
   cp::TaskstatsExits exits(1 << 20);
   const pid_t pid = cp::testing::run_true();
   ASSERT_EQ(t::wait_pid(pid), 0);  // reaped: /proc no longer knows it
@@ -24,6 +25,7 @@ TEST(ProcessTaskstats, RecordsTheNameAProcessExitedUnder) {
 }
 
 TEST(ProcessTaskstats, NamesARenamedProcessByItsLastName) {
+  CT_SKIP_UNLESS_ROOT("registering for taskstats exit records");
   cp::TaskstatsExits exits(1 << 20);
   const pid_t pid = t::spawn_named("ct-ts-named");
   ASSERT_EQ(t::wait_pid(pid), 0);
@@ -31,6 +33,7 @@ TEST(ProcessTaskstats, NamesARenamedProcessByItsLastName) {
 }
 
 TEST(ProcessTaskstats, RecordsReadEarlierAreStillFound) {
+  CT_SKIP_UNLESS_ROOT("registering for taskstats exit records");
   cp::TaskstatsExits exits(1 << 20);
   // A periodic refresh reads a's record long before anyone asks about a.
   const pid_t a = t::spawn_named("ct-ts-first");
@@ -43,6 +46,7 @@ TEST(ProcessTaskstats, RecordsReadEarlierAreStillFound) {
 }
 
 TEST(ProcessTaskstats, NamesAMultiThreadedProcessByTheRecordOfItsLastThread) {
+  CT_SKIP_UNLESS_ROOT("registering for taskstats exit records");
   cp::TaskstatsExits exits(1 << 20);
   // Its leader exits last, so the leader's record is the one carrying the whole group's
   // statistics too: the largest datagram the kernel sends.
@@ -65,6 +69,7 @@ TEST(ProcessTaskstats, SlotHoldsTheLargestRecordWithRoomForNewerKernels) {
 }
 
 TEST(ProcessTaskstats, ExitPendingUntilTheExitIsHandled) {
+  CT_SKIP_UNLESS_ROOT("registering for taskstats exit records");
   cp::TaskstatsExits exits(1 << 20);
   const pid_t pid = t::spawn_named("ct-ts-pending");
   ASSERT_EQ(t::wait_pid(pid), 0);
