@@ -28,13 +28,13 @@ namespace {
 
 // The decoded extras must be those encoded, in order, possibly cut (a list shortened, trailing
 // extras gone), and then say so.
-void check_extras(const ct::recv::Frame& f, const std::vector<ct_extra>& sent) {
+void check_extras(const ct::wire::Frame& f, const std::vector<ct_extra>& sent) {
   size_t i = 0;
   bool flagged = false, shortened = false;
   for (; i < f.extras.size(); ++i) {
     const auto& [key, v] = f.extras[i];
     if (key == "extras_truncated") {
-      if (i + 1 != f.extras.size() || v.type != ct::recv::ExtraValue::kBool || v.number != 1) {
+      if (i + 1 != f.extras.size() || v.type != ct::wire::ExtraValue::kBool || v.number != 1) {
         fail();
       }
       flagged = true;
@@ -44,22 +44,22 @@ void check_extras(const ct::recv::Frame& f, const std::vector<ct_extra>& sent) {
     const ct_value& s = sent[i].value;
     switch (s.type) {
       case CT_VALUE_UINT:
-        if (v.type != ct::recv::ExtraValue::kUnsigned || v.number != s.as.u) fail();
+        if (v.type != ct::wire::ExtraValue::kUnsigned || v.number != s.as.u) fail();
         break;
       case CT_VALUE_NEGINT:
-        if (v.type != ct::recv::ExtraValue::kNegative || v.negative != s.as.i) fail();
+        if (v.type != ct::wire::ExtraValue::kNegative || v.negative != s.as.i) fail();
         break;
       case CT_VALUE_BOOL:
-        if (v.type != ct::recv::ExtraValue::kBool || v.number != (s.as.b ? 1u : 0u)) fail();
+        if (v.type != ct::wire::ExtraValue::kBool || v.number != (s.as.b ? 1u : 0u)) fail();
         break;
       case CT_VALUE_TEXT:
-        if (v.type != ct::recv::ExtraValue::kText ||
+        if (v.type != ct::wire::ExtraValue::kText ||
             v.text != ct::repair_utf8(ct::text_view(s.as.text))) {
           fail();
         }
         break;
       default:
-        if (v.type != ct::recv::ExtraValue::kTextList || v.list.size() > s.as.list.n) fail();
+        if (v.type != ct::wire::ExtraValue::kTextList || v.list.size() > s.as.list.n) fail();
         for (size_t k = 0; k < v.list.size(); ++k) {
           if (v.list[k] != ct::repair_utf8(ct::text_view(s.as.list.items[k]))) fail();
         }
@@ -83,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view raw = bytes.substr(0, bytes.find('\0'));
 
   const bool core_ok = ct::is_valid_utf8(raw);
-  if (core_ok != ct::recv::valid_utf8(raw)) fail();
+  if (core_ok != ct::wire::valid_utf8(raw)) fail();
   const std::string comm = ct::repair_utf8(raw);
   if (!ct::is_valid_utf8(comm) || (core_ok && comm != raw)) fail();
 
@@ -112,10 +112,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const auto* out = reinterpret_cast<const uint8_t*>(frame.data());
-  const auto span = ct::recv::next_frame({out, frame.size()});
-  if (span.kind != ct::recv::FrameSpan::kWhole || span.size != frame.size()) fail();
+  const auto span = ct::wire::next_frame({out, frame.size()});
+  if (span.kind != ct::wire::FrameSpan::kWhole || span.size != frame.size()) fail();
   std::string error;
-  const auto decoded = ct::recv::decode_body({out + 4, frame.size() - 4}, &error);
+  const auto decoded = ct::wire::decode_body({out + 4, frame.size() - 4}, &error);
   if (!decoded || decoded->guest_comm != comm || decoded->guest_pid != pid ||
       decoded->guest_monotonic_ns != ns || decoded->probe_source != "process.spawned" ||
       decoded->content_version != ((pid & 1) ? 0x0101 : 0x0100)) {

@@ -34,7 +34,6 @@
 #include "frame_encoder.hpp"
 
 namespace wire = cellos::telemetry::wire;
-namespace rx = cellos::telemetry::recv;
 
 namespace {
 
@@ -73,7 +72,7 @@ class FrameCounter {
       if (carry_.size() - at < size) break;
       if (p[4] == 0xA6) {
         std::string error;
-        const auto f = rx::decode_body({p + 4, size - 4}, &error);
+        const auto f = wire::decode_body({p + 4, size - 4}, &error);
         if (f && !f->extras.empty()) dropped_ += f->extras[0].second.number;
         ++reports_;
       } else {

@@ -18,7 +18,7 @@
 #include "harness.hpp"
 
 namespace t = cellos::telemetry::testing;
-namespace rx = cellos::telemetry::recv;
+namespace wire = cellos::telemetry::wire;
 using namespace std::chrono_literals;
 
 namespace {
@@ -83,7 +83,7 @@ bool read_some(int fd, std::string& into, std::chrono::milliseconds wait) {
 }
 
 struct Decoded {
-  std::vector<rx::Frame> frames;
+  std::vector<wire::Frame> frames;
   std::string error;  // why the stream is not all frames, or ""
   size_t trailing = 0;
 };
@@ -92,18 +92,18 @@ Decoded decode_stream(const std::string& bytes) {
   Decoded d;
   std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   while (!rest.empty()) {
-    const auto span = rx::next_frame(rest);
-    if (span.kind == rx::FrameSpan::kBadLength) {
+    const auto span = wire::next_frame(rest);
+    if (span.kind == wire::FrameSpan::kBadLength) {
       d.error =
           "bad length at byte " + std::to_string(bytes.size() - rest.size()) + ": " + span.error;
       return d;
     }
-    if (span.kind == rx::FrameSpan::kNeedMore) {
+    if (span.kind == wire::FrameSpan::kNeedMore) {
       d.trailing = rest.size();
       return d;
     }
     std::string why;
-    auto frame = rx::decode_body(rest.subspan(4, span.size - 4), &why);
+    auto frame = wire::decode_body(rest.subspan(4, span.size - 4), &why);
     if (!frame) {
       d.error = "bad frame at byte " + std::to_string(bytes.size() - rest.size()) + ": " + why;
       return d;

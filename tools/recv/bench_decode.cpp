@@ -10,7 +10,7 @@
 
 #include "frame_decoder.hpp"
 
-namespace recv = cellos::telemetry::recv;
+namespace wire = cellos::telemetry::wire;
 
 namespace {
 
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     bool ok = false;
     const auto start = std::chrono::steady_clock::now();
     for (long i = 0; i < iterations; ++i) {
-      ok = recv::decode_body(body, &error).has_value();
+      ok = wire::decode_body(body, &error).has_value();
     }
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -17,7 +17,7 @@ void append_key(std::string_view key, std::string& out) {
 
 }  // namespace
 
-void append_json_line(const Frame& f, std::string& out) {
+void append_json_line(const wire::Frame& f, std::string& out) {
   out += '{';
   append_key("content_version", out);
   out += std::to_string(f.content_version);
@@ -32,19 +32,19 @@ void append_json_line(const Frame& f, std::string& out) {
   for (const auto& [key, value] : f.extras) {
     append_key(key, out);
     switch (value.type) {
-      case ExtraValue::kUnsigned:
+      case wire::ExtraValue::kUnsigned:
         out += std::to_string(value.number);
         break;
-      case ExtraValue::kNegative:
+      case wire::ExtraValue::kNegative:
         out += std::to_string(value.negative);
         break;
-      case ExtraValue::kBool:
+      case wire::ExtraValue::kBool:
         out += value.number ? "true" : "false";
         break;
-      case ExtraValue::kText:
+      case wire::ExtraValue::kText:
         append_string(value.text, out);
         break;
-      case ExtraValue::kTextList:
+      case wire::ExtraValue::kTextList:
         out += '[';
         for (size_t i = 0; i < value.list.size(); ++i) {
           if (i > 0) out += ',';

@@ -254,15 +254,15 @@ void Receiver::serve(Connection& c, uint32_t events) {
     std::vector<Printed> printed;
     size_t used = 0;
     std::string out, error;
-    FrameSpan next;
+    wire::FrameSpan next;
     while (true) {
-      next = next_frame(data.subspan(used));
-      if (next.kind == FrameSpan::kBadLength) {
+      next = wire::next_frame(data.subspan(used));
+      if (next.kind == wire::FrameSpan::kBadLength) {
         error = next.error;
         break;
       }
-      if (next.kind == FrameSpan::kNeedMore) break;
-      const auto frame = decode_body(data.subspan(used + 4, next.size - 4), &error);
+      if (next.kind == wire::FrameSpan::kNeedMore) break;
+      const auto frame = wire::decode_body(data.subspan(used + 4, next.size - 4), &error);
       if (!frame) break;
       append_json_line(*frame, out);
       used += next.size;

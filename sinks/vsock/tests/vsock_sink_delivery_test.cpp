@@ -23,7 +23,7 @@
 #include "wire_test_support.hpp"
 
 namespace t = cellos::telemetry::testing;
-namespace rx = cellos::telemetry::recv;
+namespace wire = cellos::telemetry::wire;
 using namespace std::chrono_literals;
 
 namespace {
@@ -101,19 +101,19 @@ class FrameStream {
     size_t used = 0;
     while (error_.empty()) {
       const auto all = std::span(reinterpret_cast<const uint8_t*>(bytes_.data()), bytes_.size());
-      const auto next = rx::next_frame(all.subspan(used));
-      if (next.kind != rx::FrameSpan::kWhole) {
-        if (next.kind == rx::FrameSpan::kBadLength) error_ = next.error;
+      const auto next = wire::next_frame(all.subspan(used));
+      if (next.kind != wire::FrameSpan::kWhole) {
+        if (next.kind == wire::FrameSpan::kBadLength) error_ = next.error;
         break;
       }
-      auto f = rx::decode_body(all.subspan(used + 4, next.size - 4), &error_);
+      auto f = wire::decode_body(all.subspan(used + 4, next.size - 4), &error_);
       if (!f) break;
       frames_.push_back(std::move(*f));
       used += next.size;
     }
     bytes_.erase(0, used);
   }
-  const std::vector<rx::Frame>& frames() const { return frames_; }
+  const std::vector<wire::Frame>& frames() const { return frames_; }
   size_t partial_bytes() const { return bytes_.size(); }
   // How many more bytes complete the frame at the front: its prefix, then its body.
   size_t bytes_to_complete_front() const {
@@ -124,7 +124,7 @@ class FrameStream {
 
  private:
   std::string bytes_;
-  std::vector<rx::Frame> frames_;
+  std::vector<wire::Frame> frames_;
   std::string error_;
 };
 

@@ -19,7 +19,7 @@
 #include "wire_test_support.hpp"
 
 namespace t = cellos::telemetry::testing;
-namespace rx = cellos::telemetry::recv;
+namespace wire = cellos::telemetry::wire;
 using namespace std::chrono_literals;
 
 namespace {
@@ -296,7 +296,7 @@ TEST(VsockSinkE2E, SlowListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
   const int fd = accept(listener, nullptr, nullptr);
   ASSERT_GE(fd, 0);
   std::string stream;
-  std::vector<rx::Frame> frames;
+  std::vector<wire::Frame> frames;
   bool saw_last = false;
   std::string error;
   const auto deadline = std::chrono::steady_clock::now() + kLong;
@@ -308,12 +308,12 @@ TEST(VsockSinkE2E, SlowListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
     size_t used = 0;
     while (true) {
       const auto bytes = std::span(reinterpret_cast<const uint8_t*>(stream.data()), stream.size());
-      const auto next = rx::next_frame(bytes.subspan(used));
-      if (next.kind != rx::FrameSpan::kWhole) {
-        if (next.kind == rx::FrameSpan::kBadLength) error = next.error;
+      const auto next = wire::next_frame(bytes.subspan(used));
+      if (next.kind != wire::FrameSpan::kWhole) {
+        if (next.kind == wire::FrameSpan::kBadLength) error = next.error;
         break;
       }
-      auto f = rx::decode_body(bytes.subspan(used + 4, next.size - 4), &error);
+      auto f = wire::decode_body(bytes.subspan(used + 4, next.size - 4), &error);
       if (!f) break;
       saw_last = saw_last || (f->probe_source == "process.spawned" && f->guest_pid == kTotal);
       frames.push_back(std::move(*f));

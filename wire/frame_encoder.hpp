@@ -12,11 +12,9 @@
 #include <string>
 #include <string_view>
 
-namespace cellos::telemetry::wire {
+#include "frame_limits.hpp"
 
-inline constexpr size_t kLengthPrefixBytes = 4;
-inline constexpr size_t kMaxBodyBytes = 4096;  // the host rejects anything longer
-inline constexpr size_t kMaxFrameBytes = kLengthPrefixBytes + kMaxBodyBytes;
+namespace cellos::telemetry::wire {
 
 // Major version in the high byte. A frame with only the five keys is 1.0; a frame with extras
 // carries the minor of the wire revision this encoder implements (README: "Wire revisions"):

@@ -12,9 +12,10 @@
 #include <string>
 #include <vector>
 
-namespace cellos::telemetry::recv {
+#include "frame_limits.hpp"
 
-inline constexpr size_t kMaxBodyBytes = 4096;
+namespace cellos::telemetry::wire {
+
 // Keys beyond the five a frame may carry. The agent sends a handful; a 4 KiB body could hold
 // about a thousand tiny ones, which would cost far more per byte than any real frame.
 inline constexpr size_t kMaxExtras = 256;
@@ -62,4 +63,4 @@ std::optional<Frame> decode_body(std::span<const uint8_t> body, std::string* err
 // True when s is well-formed UTF-8 (RFC 3629).
 bool valid_utf8(std::string_view s);
 
-}  // namespace cellos::telemetry::recv
+}  // namespace cellos::telemetry::wire

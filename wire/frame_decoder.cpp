@@ -7,7 +7,9 @@
 #include <string_view>
 #include <vector>
 
-namespace cellos::telemetry::recv {
+#include "frame_limits.hpp"
+
+namespace cellos::telemetry::wire {
 namespace {
 
 constexpr std::array<std::string_view, 5> kKeys = {"content_version", "probe_source", "guest_pid",
@@ -354,4 +356,4 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-}  // namespace cellos::telemetry::recv
+}  // namespace cellos::telemetry::wire
