@@ -1,7 +1,5 @@
 #include "event.hpp"
 
-#include <ctime>
-
 #include <cellos/telemetry/text.hpp>
 
 namespace cellos::telemetry {
@@ -228,9 +226,9 @@ std::string check_event(const ct_event& e) {
     return "probe_source '" + std::string(src.substr(0, 80)) +
            "' is not of the form word.word (lower-case, digits, '_', at most 63 bytes)";
   }
-  if (e.guest_comm != nullptr && std::string_view(e.guest_comm).size() > 15) {
+  if (e.guest_comm != nullptr && std::string_view(e.guest_comm).size() > CT_COMM_MAX_BYTES) {
     return "guest_comm of " + std::to_string(std::string_view(e.guest_comm).size()) +
-           " bytes (the kernel's comm is at most 15)";
+           " bytes (the kernel's comm is at most " + std::to_string(CT_COMM_MAX_BYTES) + ")";
   }
   if (e.n_extras > CT_MAX_EXTRAS || (e.n_extras > 0 && e.extras == nullptr)) {
     return std::to_string(e.n_extras) + " extra keys (at most " + std::to_string(CT_MAX_EXTRAS) +
@@ -254,12 +252,6 @@ std::string check_event(const ct_event& e) {
            std::to_string(CT_MAX_EXTRAS_TEXT_BYTES) + ")";
   }
   return "";
-}
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace cellos::telemetry

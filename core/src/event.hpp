@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cellos/telemetry/plugin_abi.h>
+#include <cellos/telemetry/clock.hpp>  // monotonic_ns, for the core's users
 
 #include <cstdint>
 #include <memory>
@@ -66,7 +67,5 @@ struct EventView {
   std::vector<ct_text> texts;
   void point_at(const OwnedEvent& e);
 };
-
-uint64_t monotonic_ns();
 
 }  // namespace cellos::telemetry

@@ -4,29 +4,9 @@
 #include <functional>
 #include <unordered_map>
 
+#include <cellos/telemetry/unique_fd.hpp>
+
 namespace cellos::telemetry {
-
-// A file descriptor that closes itself.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-  int get() const { return fd_; }
-  int release() {
-    const int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 // One thread, one epoll set. Handlers run on the loop thread; removing a handler (even its own)
 // from inside a handler is safe: an event already fetched for it is then skipped.

@@ -2,8 +2,8 @@
 // SDK. Every interval_ms it emits one `hello.greeting` event about the agent's own process, with
 // the configured greeting where a process probe puts the process name, and two typed extras:
 // `count` (1, 2, ...) and `first` (true once).
-#include <time.h>
 #include <unistd.h>
+#include <cellos/telemetry/clock.hpp>
 #include <cellos/telemetry/sdk.hpp>
 
 #include <cstdint>
@@ -14,16 +14,10 @@ namespace {
 
 namespace ctt = cellos::telemetry;
 
-// The wire carries a process name of at most 15 bytes (the kernel's comm), and the agent disables
-// a probe that emits a longer one. Checking in the constructor turns a bad greeting into a config
-// error at start-up, naming the file and the instance, instead of a probe that dies later.
-constexpr size_t kMaxComm = 15;
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
+// The wire carries a process name of at most ctt::kCommMaxBytes (15, the kernel's comm), and the
+// agent disables a probe that emits a longer one. Checking in the constructor turns a bad greeting
+// into a config error at start-up, naming the file and the instance, instead of a probe that dies
+// later.
 
 class HelloProbe : public ctt::Probe {
  public:
@@ -39,9 +33,9 @@ class HelloProbe : public ctt::Probe {
         interval_ns_(static_cast<uint64_t>(opts.get_int("interval_ms")) * 1000000u),
         greeting_(opts.get_string("greeting")),
         pid_(static_cast<uint32_t>(getpid())) {
-    if (greeting_.empty() || greeting_.size() > kMaxComm) {
-      throw std::invalid_argument("greeting must be 1 to 15 bytes, not " +
-                                  std::to_string(greeting_.size()));
+    if (greeting_.empty() || greeting_.size() > ctt::kCommMaxBytes) {
+      throw std::invalid_argument("greeting must be 1 to " + std::to_string(ctt::kCommMaxBytes) +
+                                  " bytes, not " + std::to_string(greeting_.size()));
     }
   }
 
@@ -53,7 +47,7 @@ class HelloProbe : public ctt::Probe {
     // The builder keeps copies until emit, and emit copies the event: nothing needs to outlive
     // the call. Reusing one builder keeps its memory from one event to the next.
     ++count_;
-    event_.reset("hello.greeting", pid_, greeting_, monotonic_ns())
+    event_.reset("hello.greeting", pid_, greeting_, ctt::monotonic_ns())
         .u("count", count_)
         .b("first", count_ == 1);
     host_.emit(event_);

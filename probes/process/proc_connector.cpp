@@ -3,8 +3,9 @@
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
-#include <time.h>
 #include <unistd.h>
+
+#include <cellos/telemetry/clock.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -117,10 +118,8 @@ ProcConnector::ProcConnector(size_t receive_buffer_bytes) {
   if (bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     fail(errno, "bind to the CN_IDX_PROC group");
   }
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
   // Acks go to every listener; a seq of our own picks ours out.
-  seq_ = static_cast<uint32_t>(getpid()) * 2654435761u ^ static_cast<uint32_t>(ts.tv_nsec);
+  seq_ = static_cast<uint32_t>(getpid()) * 2654435761u ^ static_cast<uint32_t>(monotonic_ns());
 
   for (size_t i = 0; i < kBatch; ++i) {
     iovs_[i] = iovec{slots_[i].data(), kSlotBytes};

@@ -11,8 +11,8 @@
 #include <span>
 #include <vector>
 
+#include <cellos/telemetry/unique_fd.hpp>
 #include "proc_event.hpp"
-#include "unique_fd.hpp"
 
 namespace cellos::telemetry::process {
 

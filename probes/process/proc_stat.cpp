@@ -36,7 +36,7 @@ std::string_view strip_newline(std::string_view text) {
 }
 
 std::string_view wire_comm(std::string_view comm) {
-  constexpr size_t kMax = 15;
+  constexpr size_t kMax = CT_COMM_MAX_BYTES;
   if (comm.size() <= kMax) return comm;
   size_t n = kMax;
   while (n > 0 && (static_cast<unsigned char>(comm[n]) & 0xC0) == 0x80) --n;

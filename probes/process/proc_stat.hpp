@@ -1,6 +1,8 @@
 // Reading what procfs says about one process: /proc/PID/stat and /proc/PID/comm.
 #pragma once
 
+#include <cellos/telemetry/plugin_abi.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,8 +27,8 @@ std::string_view strip_newline(std::string_view text);
 // or -1 with errno set. One read suffices: procfs hands these files over in one go.
 long read_small_file(int dir_fd, const char* path, char* buf, size_t size);
 
-// comm as the wire carries it: at most 15 bytes, like the kernel's task comm. procfs shows
-// kernel workers longer ("kworker/u4:1-events_unbound"); those are cut, never inside a UTF-8
+// comm as the wire carries it: at most CT_COMM_MAX_BYTES (15), like the kernel's task comm. procfs
+// shows kernel workers longer ("kworker/u4:1-events_unbound"); those are cut, never inside a UTF-8
 // sequence.
 std::string_view wire_comm(std::string_view comm);
 

@@ -1,7 +1,7 @@
 // The process probe: process.spawned / process.exec / process.exited from the kernel's process
 // connector, or from polling /proc where the connector is not available. See README.md.
-#include <time.h>
 #include <unistd.h>
+#include <cellos/telemetry/clock.hpp>
 #include <cellos/telemetry/sdk.hpp>
 
 #include <memory>
@@ -25,12 +25,6 @@ namespace cp = cellos::telemetry::process;
 
 // One wake-up handles at most this many kernel events before the loop serves sinks again.
 constexpr size_t kMaxEventsPerWake = 4096;
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // Rate limit for repeated warnings: the 1st, 2nd, 4th, 8th... occurrence.
 bool worth_warning(uint64_t count) {
@@ -145,7 +139,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     // agent's queue loss by probe_source alone.
     const ct_extra extra = ctt::uint_extra("lost_count", lost);
     host_.emit(ct_event{sizeof(ct_event), "process.lost", self_pid_, self_comm_.c_str(),
-                        monotonic_ns(), &extra, 1});
+                        ctt::monotonic_ns(), &extra, 1});
     if (worth_warning(++overflows_)) {
       host_.warn("netlink receive queue overflowed (" + std::to_string(overflows_) +
                  " time(s) so far, " + std::to_string(lost) +
@@ -204,7 +198,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
 
   void report(cp::Change change, uint32_t pid, std::string_view comm) override {
     comm_buf_.assign(cp::wire_comm(comm));
-    host_.emit(cp::probe_source(change), pid, comm_buf_.c_str(), monotonic_ns());
+    host_.emit(cp::probe_source(change), pid, comm_buf_.c_str(), ctt::monotonic_ns());
   }
 
   ctt::Host host_;

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <cellos/telemetry/unique_fd.hpp>
 #include "process_table.hpp"
-#include "unique_fd.hpp"
 
 namespace cellos::telemetry::process {
 

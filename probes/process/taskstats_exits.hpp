@@ -19,9 +19,9 @@
 #include <optional>
 #include <string>
 
+#include <cellos/telemetry/unique_fd.hpp>
 #include "exit_names.hpp"
 #include "exit_records.hpp"
-#include "unique_fd.hpp"
 
 namespace cellos::telemetry::process {
 

@@ -14,8 +14,9 @@
 //  - The stop summary accounts for every frame taken: consumed, or counted in its
 //    dropped_count (held, not known consumed, when the sink stops).
 #include <sys/socket.h>
-#include <time.h>
+
 #include <unistd.h>
+#include <cellos/telemetry/clock.hpp>
 #include <cellos/telemetry/sdk.hpp>
 
 #include <cerrno>
@@ -43,10 +44,7 @@ constexpr uint64_t kBlockedPollNs = 1 * kNsPerMs;
 constexpr uint64_t kSettlePollNs = 10 * kNsPerMs;
 
 uint64_t seed() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_nsec) ^ (static_cast<uint64_t>(ts.tv_sec) << 20) ^
-         (static_cast<uint64_t>(getpid()) << 40);
+  return ctt::monotonic_ns() ^ (static_cast<uint64_t>(getpid()) << 40);
 }
 
 std::string plural(size_t n, const char* what) {

@@ -14,31 +14,20 @@
 #include <cstring>
 #include <filesystem>
 
+#include <cellos/telemetry/unique_fd.hpp>
+
 #include "frame_decoder.hpp"
 #include "harness.hpp"
 
 namespace t = cellos::telemetry::testing;
 namespace wire = cellos::telemetry::wire;
+using cellos::telemetry::UniqueFd;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr auto kDeadline = 60s;  // for conditions that only a broken build would miss
 constexpr uint32_t kTotal = 50;  // events the scripted probe emits
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 int listen_unix(const std::string& path) {
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -123,7 +112,7 @@ size_t count_source(const Decoded& d, const std::string& source) {
 TEST(ClosedStdFds, LogLinesAndOutputNeverReachTheWire) {
   t::TempDir dir;
   const std::string socket_path = dir.file("vm.vsock_9001");
-  Fd listener(listen_unix(socket_path));
+  UniqueFd listener(listen_unix(socket_path));
   ASSERT_GE(listener.get(), 0) << std::strerror(errno);
   // The shipped pairing (the process probe, which opens /proc when created, and the vsock
   // sink, which logs a line when it connects and one when it stops) plus the stdout sink, which
@@ -156,7 +145,7 @@ TEST(ClosedStdFds, LogLinesAndOutputNeverReachTheWire) {
   pollfd p{listener.get(), POLLIN, 0};
   ASSERT_EQ(poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kDeadline).count())), 1)
       << "the agent never connected";
-  Fd conn(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd conn(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   ASSERT_GE(conn.get(), 0);
 
   // Everything the scripted probe emits (or until the stream stops making sense).

@@ -1,10 +1,10 @@
 #include "netlink_tracker.hpp"
 
+#include <cellos/telemetry/clock.hpp>
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
-
-#include <time.h>
 
 #include <cstring>
 #include <fstream>
@@ -321,10 +321,7 @@ TEST(ProcessStartTime, JudgesAReadByItsStartTick) {
 TEST(ProcessStartTime, ConvertsEventTimesToStartTicks) {
   EXPECT_EQ(cp::StartClock(5000000, 10000000).tick_of(25000000), 3u);
   // The real clocks: a process started now has a start tick at most the tick of now.
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const uint64_t mono =
-      static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+  const uint64_t mono = cellos::telemetry::monotonic_ns();
   std::ifstream in("/proc/self/stat");
   const std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto f = cp::parse_stat(line);

@@ -1,12 +1,14 @@
 // The process connector against the real kernel (needs root, as the agent does in a guest).
 #include "proc_connector.hpp"
 
+#include <cellos/telemetry/clock.hpp>
+
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
+
 #include <unistd.h>
 
 #include <atomic>
@@ -45,21 +47,17 @@ bool drain_until(cp::ProcConnector& c, Pred pred, std::vector<ProcEvent>* seen =
 
 namespace {
 
-uint64_t monotonic_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+using cellos::telemetry::monotonic_ns;
 
 }  // namespace
 
 // The tracker proves whose process a /proc read is about from these instants.
 TEST(ProcessConnector, EventsCarryTheInstantTheKernelSentThemOnClockMonotonic) {
   cp::ProcConnector c(1 << 20);
-  const uint64_t before = monotonic_now();
+  const uint64_t before = monotonic_ns();
   const pid_t pid = cp::testing::run_true();
   ASSERT_EQ(cellos::telemetry::testing::wait_pid(pid), 0);
-  const uint64_t after = monotonic_now();
+  const uint64_t after = monotonic_ns();
   const auto p = static_cast<uint32_t>(pid);
   std::vector<ProcEvent> seen;
   ASSERT_TRUE(drain_until(

@@ -18,12 +18,15 @@
 #include <set>
 #include <tuple>
 
+#include <cellos/telemetry/unique_fd.hpp>
+
 #include "frame_decoder.hpp"
 #include "harness.hpp"
 #include "wire_test_support.hpp"
 
 namespace t = cellos::telemetry::testing;
 namespace wire = cellos::telemetry::wire;
+using cellos::telemetry::UniqueFd;
 using namespace std::chrono_literals;
 
 namespace {
@@ -51,19 +54,6 @@ std::string write_config(const t::TempDir& dir, const std::string& socket, uint3
 std::vector<std::string> argv_for(const std::string& config) {
   return t::agent_argv(config, {"--plugin-dir", t::fixture_dir()});
 }
-
-// An fd closed on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f = -1) : fd(f) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  void reset(int f = -1) {
-    if (fd >= 0) close(fd);
-    fd = f;
-  }
-};
 
 int listen_unix(const std::string& path) {
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -239,30 +229,30 @@ enum class Break {
 void host_breaks_first_connection(Break how, size_t frames_read_first, const std::string& label) {
   t::TempDir dir;
   const std::string socket = dir.file("vm.vsock_9001");
-  Fd listener(listen_unix(socket));
-  ASSERT_GE(listener.fd, 0);
+  UniqueFd listener(listen_unix(socket));
+  ASSERT_GE(listener.get(), 0);
   t::ChildProcess agent(argv_for(write_config(dir, socket, kFrames)), dir);
 
-  Fd first(accept_within(listener.fd));
-  ASSERT_GE(first.fd, 0) << agent.err();
+  UniqueFd first(accept_within(listener.get()));
+  ASSERT_GE(first.get(), 0) << agent.err();
   FrameStream read_first;
-  read_frames(first.fd, frames_read_first, read_first);
+  read_frames(first.get(), frames_read_first, read_first);
   // Every frame is written into this connection, and all but those read are still unread.
   ASSERT_TRUE(t::eventually(
-      [&] { return read_first.frames().size() + unread_frames(first.fd) == kFrames; }, kLong))
-      << "unread " << unread_frames(first.fd) << "\n"
+      [&] { return read_first.frames().size() + unread_frames(first.get()) == kFrames; }, kLong))
+      << "unread " << unread_frames(first.get()) << "\n"
       << agent.err();
-  const size_t unread = unread_frames(first.fd);
+  const size_t unread = unread_frames(first.get());
   switch (how) {
     case Break::kShutdownKeepOpen:
-      ASSERT_EQ(shutdown(first.fd, SHUT_RDWR), 0);
+      ASSERT_EQ(shutdown(first.get(), SHUT_RDWR), 0);
       break;
     case Break::kClose:
       first.reset();
       break;
     case Break::kResetLinger0: {
       const linger l{1, 0};
-      ASSERT_EQ(setsockopt(first.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+      ASSERT_EQ(setsockopt(first.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
       first.reset();
       break;
     }
@@ -270,11 +260,11 @@ void host_breaks_first_connection(Break how, size_t frames_read_first, const std
 
   // The sink reconnects; the host accepts again, then the agent is stopped: its flush ends once
   // this host has consumed everything the sink holds, and it closes the connection.
-  Fd second(accept_within(listener.fd));
-  ASSERT_GE(second.fd, 0) << agent.err();
+  UniqueFd second(accept_within(listener.get()));
+  ASSERT_GE(second.get(), 0) << agent.err();
   agent.signal(SIGTERM);
   FrameStream read_second;
-  read_to_end(second.fd, read_second);
+  read_to_end(second.get(), read_second);
   ASSERT_EQ(agent.wait(kLong), 0) << agent.err();
   EXPECT_NE(agent.err().find("lost the connection"), std::string::npos) << agent.err();
   std::cout << "[ " << label << " ] first connection: " << read_first.frames().size()
@@ -354,12 +344,12 @@ TEST(VsockSinkDelivery, HostSigkilledMidFrame) {
   t::TempDir dir;
   const std::string socket = dir.file("vm.vsock_9001");
   const std::string host_bytes = dir.file("host1.bin");
-  Fd listener(listen_unix(socket));
-  ASSERT_GE(listener.fd, 0);
+  UniqueFd listener(listen_unix(socket));
+  ASSERT_GE(listener.get(), 0);
   ForkedChild host;
   host.pid = fork();
   ASSERT_GE(host.pid, 0);
-  if (host.pid == 0) child_host(listener.fd, host_bytes.c_str(), 300);
+  if (host.pid == 0) child_host(listener.get(), host_bytes.c_str(), 300);
   t::ChildProcess agent(argv_for(write_config(dir, socket, kFrames)), dir);
 
   int status = 0;
@@ -377,11 +367,11 @@ TEST(VsockSinkDelivery, HostSigkilledMidFrame) {
   ASSERT_EQ(read_first.frames().size(), 300u);
   ASSERT_GT(read_first.partial_bytes(), 4u) << "the kill did not land mid-frame";
 
-  Fd second(accept_within(listener.fd));
-  ASSERT_GE(second.fd, 0) << agent.err();
+  UniqueFd second(accept_within(listener.get()));
+  ASSERT_GE(second.get(), 0) << agent.err();
   agent.signal(SIGTERM);
   FrameStream read_second;
-  read_to_end(second.fd, read_second);
+  read_to_end(second.get(), read_second);
   ASSERT_EQ(agent.wait(kLong), 0) << agent.err();
   expect_every_frame_accounted("SIGKILL mid-frame", agent.err(), {&read_first, &read_second},
                                kFrames);
@@ -396,21 +386,21 @@ TEST(VsockSinkDelivery, HostStopsReadingThenResumes) {
   constexpr uint32_t kTotal = 20000;
   // A small queue and buffer, so the pause overflows the core's queue too: those events are
   // not taken by the sink and are counted by the core's telemetry.dropped instead.
-  Fd listener(listen_unix(socket));
-  ASSERT_GE(listener.fd, 0);
+  UniqueFd listener(listen_unix(socket));
+  ASSERT_GE(listener.get(), 0);
   t::ChildProcess agent(
       argv_for(write_config(dir, socket, kTotal, "queue_capacity = 300\nbuffer_bytes = 16384",
                             captured)),
       dir);
-  Fd conn(accept_within(listener.fd));
-  ASSERT_GE(conn.fd, 0) << agent.err();
+  UniqueFd conn(accept_within(listener.get()));
+  ASSERT_GE(conn.get(), 0) << agent.err();
   FrameStream frames;
-  read_frames(conn.fd, 100, frames);
+  read_frames(conn.get(), 100, frames);
   // Reads nothing until the probe has emitted everything...
   ASSERT_TRUE(t::eventually([&] { return t::read_captured(captured).size() == kTotal; }, kLong));
   // ...then everything.
   agent.signal(SIGTERM);
-  read_to_end(conn.fd, frames);
+  read_to_end(conn.get(), frames);
   ASSERT_EQ(agent.wait(kLong), 0) << agent.err();
   EXPECT_EQ(agent.err().find("lost the connection"), std::string::npos) << agent.err();
   expect_every_frame_accounted("stopped reading", agent.err(), {&frames}, kTotal);

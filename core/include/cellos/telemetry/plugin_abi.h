@@ -166,6 +166,11 @@ enum {
   CT_MAX_EXTRAS_TEXT_BYTES = 16384
 };
 
+/* guest_comm is at most this many bytes (the kernel's task comm, TASK_COMM_LEN less its NUL):
+ * the agent rejects an event with a longer one. A probe cutting a name to fit cuts at a UTF-8
+ * character boundary. */
+enum { CT_COMM_MAX_BYTES = 15 };
+
 /* One event, field names as on the wire. struct_size is sizeof(ct_event) of the side that
  * filled it in: fields may be appended in a minor version, and a reader reads an appended field
  * only when struct_size covers it. guest_comm and text values handed to a sink are always valid

@@ -34,6 +34,9 @@
 
 namespace cellos::telemetry {
 
+// The longest guest_comm the agent accepts, in bytes (CT_COMM_MAX_BYTES).
+inline constexpr size_t kCommMaxBytes = CT_COMM_MAX_BYTES;
+
 constexpr ct_option_spec bool_option(const char* key, const char* description, bool def) {
   return ct_option_spec{key, CT_OPT_BOOL, description, def ? 1 : 0, 0,
                         1,   nullptr,     nullptr,     nullptr};
