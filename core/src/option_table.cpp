@@ -68,8 +68,10 @@ std::string options_as_text(std::span<const ct_option_spec> options) {
   std::string out;
   for (const ct_option_spec& o : options) {
     out += std::string("    ") + o.key + " (" + type_label(o.type) + ", default " + default_of(o);
+    // "; " and a label set the allowed values apart from the default: after a comma, a list of
+    // choices read as more defaults.
     const std::string allowed = allowed_of(o);
-    if (!allowed.empty()) out += ", " + allowed;
+    if (!allowed.empty()) out += (o.type == CT_OPT_STRING ? "; one of " : "; ") + allowed;
     out += ")\n        " + std::string(o.description ? o.description : "") + "\n";
   }
   return out;

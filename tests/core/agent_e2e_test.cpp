@@ -60,13 +60,25 @@ TEST(AgentCli, HelpListsEveryPluginsOptions) {
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_NE(o.out.find("--check-config"), std::string::npos);
   EXPECT_NE(o.out.find("sink stdout"), std::string::npos) << o.out;
-  EXPECT_NE(o.out.find("format (string, default \"json\", \"json\", \"text\")"), std::string::npos);
   EXPECT_NE(o.out.find("queue_capacity (int, default 65536"), std::string::npos);
   // Each probe lists the names it emits (what `match` globs are written against); sinks none.
   EXPECT_NE(o.out.find("    emits: process.spawned, process.exec, process.exited, process.lost\n"),
             std::string::npos)
       << o.out;
   EXPECT_EQ(o.out.find("emits:", o.out.find("sink stdout")), std::string::npos) << o.out;
+}
+
+// The default and what is allowed are told apart: a list of choices was once printed straight
+// after the default, as if the default were one more choice.
+TEST(AgentCli, HelpLabelsChoicesAndRanges) {
+  const auto o =
+      t::run_agent({"--help", "--plugin-dir", t::plugin_dir(), "--config", "/nonexistent"});
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_NE(o.out.find("format (string, default \"json\"; one of \"json\", \"text\")"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("queue_capacity (int, default 65536; 1 to 16777216)"), std::string::npos)
+      << o.out;
 }
 
 TEST(AgentCli, MissingConfigFileExits78) {
