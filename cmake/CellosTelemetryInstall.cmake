@@ -78,10 +78,17 @@ install(FILES
     ${PROJECT_SOURCE_DIR}/cmake/CellosTelemetryPlugin.cmake
   DESTINATION ${CELLOS_TELEMETRY_INSTALL_CMAKEDIR} COMPONENT sdk)
 
-# The plugin author's guide and a complete out-of-tree probe to start from.
+# The plugin author's guide and complete out-of-tree plugins to start from, laid out as in the
+# source tree (docs/, examples/) so that the relative links between them hold once installed.
 set(_ct_sdk_docdir ${CMAKE_INSTALL_DATAROOTDIR}/doc/cellos-telemetry-dev)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/writing-a-probe.md
-  DESTINATION ${_ct_sdk_docdir} COMPONENT sdk)
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/hello-probe
+  DESTINATION ${_ct_sdk_docdir}/docs COMPONENT sdk)
+install(DIRECTORY
+    ${PROJECT_SOURCE_DIR}/examples/hello-probe
+    ${PROJECT_SOURCE_DIR}/examples/hello-sink
+    ${PROJECT_SOURCE_DIR}/examples/hello-c-probe
   DESTINATION ${_ct_sdk_docdir}/examples COMPONENT sdk
   PATTERN "build*" EXCLUDE)
+# The capturing sink the project's own tests use, as a source file for plugin authors' tests.
+install(FILES ${PROJECT_SOURCE_DIR}/tests/fixtures/capture_sink.cpp
+  DESTINATION ${_ct_sdk_docdir}/testing COMPONENT sdk)

@@ -3,7 +3,8 @@
 # cellos_telemetry_add_sink(NAME SOURCES... [same options])
 #
 # Builds a loadable plugin named as the agent looks for it: probe-NAME.so / sink-NAME.so, with
-# hidden visibility so only the entry point is exported. In-tree plugins and the installed SDK
+# hidden visibility (C and C++ sources alike) so only the entry point is exported. In-tree
+# plugins and the installed SDK
 # (find_package(CellosTelemetry)) use this same file.
 #   OUTPUT_DIRECTORY  where the .so is built (default: CELLOS_TELEMETRY_PLUGIN_DIR if set, else
 #                     the current binary directory).
@@ -27,6 +28,7 @@ function(_cellos_telemetry_add_plugin kind name)
     PREFIX ""
     OUTPUT_NAME ${kind}-${name}
     CXX_VISIBILITY_PRESET hidden
+    C_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   if(arg_OUTPUT_DIRECTORY)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${arg_OUTPUT_DIRECTORY})

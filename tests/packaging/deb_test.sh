@@ -55,7 +55,7 @@ for f in ./usr/include/cellos/telemetry/plugin_abi.h ./usr/include/cellos/teleme
   ./usr/$libdir/cmake/CellosTelemetry/CellosTelemetryConfigVersion.cmake \
   ./usr/$libdir/cmake/CellosTelemetry/CellosTelemetryTargets.cmake \
   ./usr/$libdir/cmake/CellosTelemetry/CellosTelemetryPlugin.cmake \
-  ./usr/share/doc/cellos-telemetry-dev/writing-a-probe.md \
+  ./usr/share/doc/cellos-telemetry-dev/docs/writing-a-probe.md \
   ./usr/share/doc/cellos-telemetry-dev/examples/hello-probe/CMakeLists.txt; do
   expect_contains "$dev_files" "$f" "$dev"
 done

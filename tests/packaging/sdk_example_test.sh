@@ -131,6 +131,101 @@ out=$("$agent" --check-config "${args[@]}" 2>&1) || rc=$?
 expect_contains "$out" "probes.hello" "the error"
 expect_contains "$out" "greeting must be 1 to 15 bytes" "the error"
 
+# The other two examples, each built against the prefix alone, warnings as errors.
+build_example() {  # NAME LANG-FLAGS-VARIABLE -> the build dir
+  local dir=$work/$1-build
+  cmake -S "$CT_SOURCE_DIR/examples/$1" -B "$dir" \
+    -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_FIND_USE_CMAKE_SYSTEM_PATH=OFF \
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+    -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
+    "-D$2=-Wall -Wextra -Wpedantic -Werror" >"$work/$1-configure.log" ||
+    fail "configure $1: $(cat "$work/$1-configure.log")"
+  cmake --build "$dir" >"$work/$1-build.log" 2>&1 || fail "build $1: $(cat "$work/$1-build.log")"
+  echo "$dir"
+}
+only_export() {  # SO: the entry point must be its only own export
+  local exports
+  exports=$(nm -D --defined-only "$1" | awk '{ print $NF }' | grep -vE '^_Z[A-Z]*(St|N9__gnu_cxx)' || true)
+  [ "$exports" = cellos_telemetry_plugin ] || fail "$1 exports: $exports"
+}
+
+step "examples/hello-sink (C++) and examples/hello-c-probe (C, -Wmissing-prototypes) build"
+sink_build=$(build_example hello-sink CMAKE_CXX_FLAGS)
+c_build=$(build_example hello-c-probe CMAKE_C_FLAGS)
+only_export "$sink_build/sink-hello.so"
+# tick.c's helper is not static: hidden only if the helper hides C symbols too.
+only_export "$c_build/probe-hello_c.so"
+
+step "their READMEs' options tables are their own (--options-markdown)"
+for pair in "hello-sink:$sink_build/sink-hello.so" "hello-c-probe:$c_build/probe-hello_c.so"; do
+  table=$("$agent" --options-markdown "${pair#*:}")
+  readme_table=$(sed -n '/<!-- options:begin -->/,/<!-- options:end -->/p' \
+    "$CT_SOURCE_DIR/examples/${pair%%:*}/README.md" | sed '1d;$d')
+  [ "$table" = "$readme_table" ] ||
+    fail "examples/${pair%%:*}/README.md options table differs from --options-markdown:"$'\n'"$table"
+done
+
+step "the agent runs the C probe into the example sink"
+cat >"$work/pair.toml" <<TOML
+[[probes.hello_c]]
+interval_ms = 20
+name = "from c"
+
+[[sinks.hello]]
+path = "$work/pair.log"
+TOML
+pair_args=(--config "$work/pair.toml" --plugin-dir "$plugin_dir" --plugin-dir "$sink_build"
+  --plugin-dir "$c_build")
+"$agent" "${pair_args[@]}" >"$work/pair.out" 2>"$work/pair.err" &
+agent_pid=$!
+for _ in $(seq 200); do
+  [ "$(grep -c '^hello_c\.tick' "$work/pair.log" 2>/dev/null)" -ge 3 ] && break
+  kill -0 "$agent_pid" 2>/dev/null || break
+  sleep 0.05
+done
+kill -TERM "$agent_pid" 2>/dev/null || fail "the agent ended by itself: $(cat "$work/pair.err")"
+rc=0
+wait "$agent_pid" || rc=$?
+pid=$agent_pid
+agent_pid=
+[ $rc -eq 0 ] || fail "agent exited $rc on SIGTERM: $(cat "$work/pair.err")"
+# PROBE_SOURCE PID COMM NS count=N: the comm has a space, so fields 3-4 are "from c".
+awk -v pid="$pid" '
+  $1 != "hello_c.tick" { next }
+  $2 != pid || $3 != "from" || $4 != "c" || $6 != "count=" (n + 1) { print "bad line: " $0; bad = 1 }
+  { n++ }
+  END { if (n < 3) { print n " ticks, wanted at least 3"; bad = 1 }; exit bad }
+' "$work/pair.log" || fail "the sink wrote:"$'\n'"$(cat "$work/pair.log")"
+rc=0
+out=$("$agent" --check-config "${pair_args[@]}" 2>&1) || rc=$?
+[ $rc -eq 0 ] || fail "--check-config of the pair exited $rc: $out"
+sed -i 's/^name = .*/name = "sixteen bytes!!!"/' "$work/pair.toml"
+rc=0
+out=$("$agent" --check-config "${pair_args[@]}" 2>&1) || rc=$?
+[ $rc -eq 78 ] || fail "--check-config with a 16-byte name exited $rc: $out"
+expect_contains "$out" "name must be 1 to 15 bytes, not 16" "the C probe's error"
+
+step "the SDK's docs and examples are installed"
+docdir=$prefix/share/doc/cellos-telemetry-dev
+for f in docs/writing-a-probe.md examples/hello-probe/README.md examples/hello-sink/README.md \
+  examples/hello-sink/hello_sink.cpp examples/hello-c-probe/README.md \
+  examples/hello-c-probe/hello_c_probe.c; do
+  [ -f "$docdir/$f" ] || fail "not installed: $docdir/$f"
+done
+
+step "every relative link in the installed Markdown resolves inside the prefix"
+broken=""
+while IFS= read -r md; do
+  # ](target) links, minus web addresses and in-page anchors; a #fragment is cut off.
+  while IFS= read -r target; do
+    case $target in http://* | https://* | mailto:* | '#'*) continue ;; esac
+    target=${target%%#*}
+    [ -e "$(dirname "$md")/$target" ] || broken+="${md#"$prefix"/}: $target"$'\n'
+  done < <(grep -oE '\]\([^) ]+\)' "$md" | sed 's/^](//; s/)$//')
+done < <(find "$prefix" -name '*.md')
+[ -z "$broken" ] || fail "broken links in installed docs:"$'\n'"$broken"
+
 step "cmake --install of the example puts it where the agent of that prefix looks"
 cmake --install "$hello" --prefix "$prefix" >/dev/null
 [ -f "$plugin_dir/probe-hello.so" ] || fail "not installed: $plugin_dir/probe-hello.so"
