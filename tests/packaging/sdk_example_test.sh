@@ -14,8 +14,9 @@ agent=$prefix/bin/cellos-telemetry
 
 step "cmake --install $CT_BUILD_DIR --prefix $prefix"
 cmake --install "$CT_BUILD_DIR" --prefix "$prefix" >"$work/install.log"
-for f in include/cellos/telemetry/plugin_abi.h include/cellos/telemetry/sdk.hpp bin/cellos-telemetry \
-  etc/cellos-telemetry/agent.toml; do
+for f in include/cellos/telemetry/plugin_abi.h include/cellos/telemetry/sdk.hpp \
+  include/cellos/telemetry/unique_fd.hpp include/cellos/telemetry/clock.hpp \
+  include/cellos/telemetry/testing/mock_host.hpp bin/cellos-telemetry etc/cellos-telemetry/agent.toml; do
   [ -f "$prefix/$f" ] || fail "not installed: $f"
 done
 for f in CellosTelemetryConfig CellosTelemetryConfigVersion CellosTelemetryTargets \
@@ -73,6 +74,11 @@ step "hidden visibility: the entry point is its only export besides the C++ libr
 # Mangled names: std:: and __gnu_cxx:: instantiations keep libstdc++'s default visibility.
 exports=$(nm -D --defined-only "$so" | awk '{ print $NF }' | grep -vE '^_Z[A-Z]*(St|N9__gnu_cxx)' || true)
 [ "$exports" = cellos_telemetry_plugin ] || fail "exported symbols: $exports"
+
+step "its unit test, with the SDK's mock host in place of the agent (ctest in the example)"
+ctest --test-dir "$hello" --output-on-failure >"$work/hello-ctest.log" 2>&1 ||
+  fail "the example's unit test: $(cat "$work/hello-ctest.log")"
+expect_contains "$(cat "$work/hello-ctest.log")" "100% tests passed" "the example's ctest"
 
 step "the README's options table is the probe's own (--options-markdown)"
 table=$("$agent" --options-markdown "$so")
@@ -210,7 +216,7 @@ step "the SDK's docs and examples are installed"
 docdir=$prefix/share/doc/cellos-telemetry-dev
 for f in docs/writing-a-probe.md examples/hello-probe/README.md examples/hello-sink/README.md \
   examples/hello-sink/hello_sink.cpp examples/hello-c-probe/README.md \
-  examples/hello-c-probe/hello_c_probe.c; do
+  examples/hello-c-probe/hello_c_probe.c testing/capture_sink.cpp; do
   [ -f "$docdir/$f" ] || fail "not installed: $docdir/$f"
 done
 
