@@ -102,6 +102,9 @@ static int hello_on_timer(void* instance, char* err, size_t err_size) {
   return 0;
 }
 
+/* Every probe_source it emits: the agent disables a probe that emits a name not listed. */
+static const char* const emits[] = {"hello_c.tick", NULL};
+
 const ct_plugin* cellos_telemetry_plugin(void) {
   static ct_plugin d;
   d.struct_size = sizeof d;
@@ -118,5 +121,6 @@ const ct_plugin* cellos_telemetry_plugin(void) {
   d.start = hello_start;
   d.stop = hello_stop;
   d.on_timer = hello_on_timer;
+  d.emits = emits;
   return &d; /* consume and flush stay NULL: a sink's */
 }
