@@ -80,11 +80,11 @@ TEST(CoreOptions, HelpListsTheAgentAndInstanceOptions) {
     return p != std::string::npos && p < to;
   };
   EXPECT_TRUE(
-      in("    heartbeat_interval_ms (int, default 5000, 0 to 3600000)\n        ", agent, probes))
+      in("    heartbeat_interval_ms (int, default 5000; 0 to 3600000)\n        ", agent, probes))
       << o.out;
   EXPECT_TRUE(in("    disable (string list, default [])\n", agent, probes)) << o.out;
   EXPECT_TRUE(in("    enabled (bool, default true)\n", probes, sinks)) << o.out;
-  EXPECT_TRUE(in("    queue_capacity (int, default 65536, 1 to 16777216)\n", sinks, plugins))
+  EXPECT_TRUE(in("    queue_capacity (int, default 65536; 1 to 16777216)\n", sinks, plugins))
       << o.out;
 }
 
@@ -135,9 +135,9 @@ TEST(CoreOptions, ManPageListsTheAgentAndInstanceOptions) {
   const std::string page = t::read_file(dir.file("cellos-telemetry.1"));
   const auto contains = [&](const std::string& s) { return page.find(s) != std::string::npos; };
   EXPECT_TRUE(contains("\n[agent] options:\n")) << page;
-  EXPECT_TRUE(contains("    heartbeat_interval_ms (int, default 5000, 0 to 3600000)\n")) << page;
+  EXPECT_TRUE(contains("    heartbeat_interval_ms (int, default 5000; 0 to 3600000)\n")) << page;
   EXPECT_TRUE(contains("\nEvery [[sinks.NAME]] table also takes:\n")) << page;
-  EXPECT_TRUE(contains("    queue_capacity (int, default 65536, 1 to 16777216)\n")) << page;
+  EXPECT_TRUE(contains("    queue_capacity (int, default 65536; 1 to 16777216)\n")) << page;
 }
 
 }  // namespace
