@@ -4,8 +4,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-#include <regex>
-
 #include "harness.hpp"
 
 namespace t = cellos::telemetry::testing;
@@ -30,9 +28,12 @@ class Fork : public ::testing::Test {
 };
 
 pid_t pid_from(const std::string& err) {
-  std::smatch m;
-  if (!std::regex_search(err, m, std::regex("agent running as pid ([0-9]+)"))) return -1;
-  return static_cast<pid_t>(std::stol(m[1]));
+  const std::string_view marker = "agent running as pid ";
+  const size_t at = err.find(marker);
+  if (at == std::string::npos) return -1;
+  const size_t end = err.find_first_not_of("0123456789", at + marker.size());
+  const auto pid = t::number_after(std::string_view(err).substr(at, end - at), marker);
+  return pid ? static_cast<pid_t>(*pid) : -1;
 }
 
 TEST_F(Fork, ParentExits0OnceTheAgentRunsAndTheAgentKeepsRunning) {

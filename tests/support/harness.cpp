@@ -332,4 +332,21 @@ int wait_pid(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+bool is_agent_log_line(std::string_view line) {
+  for (const std::string_view level : {"info: ", "warning: ", "error: "}) {
+    if (line.starts_with(std::string("cellos-telemetry: ").append(level))) return true;
+  }
+  return false;
+}
+
+std::optional<uint64_t> number_after(std::string_view line, std::string_view prefix) {
+  if (!line.starts_with(prefix) || line.size() == prefix.size()) return std::nullopt;
+  uint64_t n = 0;
+  for (const char c : line.substr(prefix.size())) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
 }  // namespace cellos::telemetry::testing

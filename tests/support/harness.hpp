@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // For a test that needs root (the kernel's taskstats, chown to another user, unshare): skips it
@@ -128,5 +129,11 @@ std::vector<std::map<std::string, std::string>> parse_json_lines(const std::stri
 // Returns its pid; reap it with wait_pid.
 pid_t spawn_named(const std::string& comm, const std::string& go_file = "");
 int wait_pid(pid_t pid);
+
+// Reading the agent's log lines without std::regex (GCC 12 warns inside <regex> under ASan).
+// A whole log line: "cellos-telemetry: info|warning|error: ...".
+bool is_agent_log_line(std::string_view line);
+// The number in a line that is exactly `prefix` followed by decimal digits, if it is one.
+std::optional<uint64_t> number_after(std::string_view line, std::string_view prefix);
 
 }  // namespace cellos::telemetry::testing

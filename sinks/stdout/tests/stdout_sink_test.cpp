@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <regex>
 #include <sstream>
 
 #include "harness.hpp"
@@ -81,8 +80,6 @@ TEST(StdoutSink, ClosedStdoutDoesNotKillTheAgent) {
 void expect_whole_lines(const std::string& text, int total) {
   std::istringstream in(text);
   std::string line;
-  const std::regex log_line(R"(cellos-telemetry: (info|warning|error): .*)");
-  const std::regex emitted(R"(cellos-telemetry: info: probes\.scripted\[0\]: emitted a\.b (\d+))");
   int json = 0, logged = 0;
   while (std::getline(in, line)) {
     if (line.empty()) continue;  // the pipe probe's newlines (ConsolePipe::full)
@@ -92,10 +89,11 @@ void expect_whole_lines(const std::string& text, int total) {
       EXPECT_EQ(objects[0].at("guest_pid"), std::to_string(json)) << line;
       continue;
     }
-    ASSERT_TRUE(std::regex_match(line, log_line)) << "neither JSON nor a log line: " << line;
-    std::smatch m;
-    if (std::regex_match(line, m, emitted)) {
-      EXPECT_EQ(std::stoi(m[1].str()), ++logged);
+    ASSERT_TRUE(t::is_agent_log_line(line)) << "neither JSON nor a log line: " << line;
+    const auto n =
+        t::number_after(line, "cellos-telemetry: info: probes.scripted[0]: emitted a.b ");
+    if (n) {
+      EXPECT_EQ(*n, static_cast<uint64_t>(++logged));
     }
   }
   EXPECT_EQ(json, total);
@@ -151,7 +149,6 @@ TEST(StdoutSink, SharedPipeWithStderrKeepsEveryLineWholeThroughAStall) {
   // events with a count), but none may be torn.
   std::istringstream in(text);
   std::string line;
-  const std::regex log_line(R"(cellos-telemetry: (info|warning|error): .*)");
   size_t json = 0;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
@@ -159,7 +156,7 @@ TEST(StdoutSink, SharedPipeWithStderrKeepsEveryLineWholeThroughAStall) {
       ++json;
       continue;
     }
-    ASSERT_TRUE(std::regex_match(line, log_line)) << "torn line: " << line;
+    ASSERT_TRUE(t::is_agent_log_line(line)) << "torn line: " << line;
   }
   EXPECT_GT(json, 0u);
 }
