@@ -52,7 +52,8 @@ class BodyWriter {
       ok_ = false;
       return;
     }
-    std::memcpy(pos_, s.data(), s.size());
+    // An empty text may come as {nullptr, 0}, which memcpy must not be handed.
+    if (!s.empty()) std::memcpy(pos_, s.data(), s.size());
     pos_ += s.size();
   }
   size_t room() const { return static_cast<size_t>(end_ - pos_); }
