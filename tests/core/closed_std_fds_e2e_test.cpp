@@ -29,18 +29,6 @@ namespace {
 constexpr auto kDeadline = 60s;  // for conditions that only a broken build would miss
 constexpr uint32_t kTotal = 50;  // events the scripted probe emits
 
-int listen_unix(const std::string& path) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un un{};
-  un.sun_family = AF_UNIX;
-  std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) != 0 || listen(fd, 1) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Starts argv with fds 0-2 closed and no signal blocked; the caller reaps it.
 pid_t spawn_with_std_fds_closed(std::vector<std::string> argv) {
   std::vector<char*> args;
@@ -112,7 +100,7 @@ size_t count_source(const Decoded& d, const std::string& source) {
 TEST(ClosedStdFds, LogLinesAndOutputNeverReachTheWire) {
   t::TempDir dir;
   const std::string socket_path = dir.file("vm.vsock_9001");
-  UniqueFd listener(listen_unix(socket_path));
+  UniqueFd listener(t::listen_unix(socket_path, 1));
   ASSERT_GE(listener.get(), 0) << std::strerror(errno);
   // The shipped pairing (the process probe, which opens /proc when created, and the vsock
   // sink, which logs a line when it connects and one when it stops) plus the stdout sink, which

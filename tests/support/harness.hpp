@@ -130,6 +130,9 @@ std::vector<std::map<std::string, std::string>> parse_json_lines(const std::stri
 pid_t spawn_named(const std::string& comm, const std::string& go_file = "");
 int wait_pid(pid_t pid);
 
+// A Unix stream socket listening at path (a host standing in for vsock), or -1.
+int listen_unix(const std::string& path, int backlog);
+
 // Reading the agent's log lines without std::regex (GCC 12 warns inside <regex> under ASan).
 // A whole log line: "cellos-telemetry: info|warning|error: ...".
 bool is_agent_log_line(std::string_view line);

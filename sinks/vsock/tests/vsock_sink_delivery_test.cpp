@@ -55,18 +55,6 @@ std::vector<std::string> argv_for(const std::string& config) {
   return t::agent_argv(config, {"--plugin-dir", t::fixture_dir()});
 }
 
-int listen_unix(const std::string& path) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un un{};
-  un.sun_family = AF_UNIX;
-  std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) != 0 || listen(fd, 4) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Waits for readability (a connection, data, end of stream) up to the timeout.
 bool readable_within(int fd, std::chrono::milliseconds timeout) {
   pollfd p{fd, POLLIN, 0};
@@ -229,7 +217,7 @@ enum class Break {
 void host_breaks_first_connection(Break how, size_t frames_read_first, const std::string& label) {
   t::TempDir dir;
   const std::string socket = dir.file("vm.vsock_9001");
-  UniqueFd listener(listen_unix(socket));
+  UniqueFd listener(t::listen_unix(socket, 4));
   ASSERT_GE(listener.get(), 0);
   t::ChildProcess agent(argv_for(write_config(dir, socket, kFrames)), dir);
 
@@ -344,7 +332,7 @@ TEST(VsockSinkDelivery, HostSigkilledMidFrame) {
   t::TempDir dir;
   const std::string socket = dir.file("vm.vsock_9001");
   const std::string host_bytes = dir.file("host1.bin");
-  UniqueFd listener(listen_unix(socket));
+  UniqueFd listener(t::listen_unix(socket, 4));
   ASSERT_GE(listener.get(), 0);
   ForkedChild host;
   host.pid = fork();
@@ -386,7 +374,7 @@ TEST(VsockSinkDelivery, HostStopsReadingThenResumes) {
   constexpr uint32_t kTotal = 20000;
   // A small queue and buffer, so the pause overflows the core's queue too: those events are
   // not taken by the sink and are counted by the core's telemetry.dropped instead.
-  UniqueFd listener(listen_unix(socket));
+  UniqueFd listener(t::listen_unix(socket, 4));
   ASSERT_GE(listener.get(), 0);
   t::ChildProcess agent(
       argv_for(write_config(dir, socket, kTotal, "queue_capacity = 300\nbuffer_bytes = 16384",

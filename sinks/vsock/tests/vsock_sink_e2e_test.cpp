@@ -77,18 +77,6 @@ size_t captured_count(const std::string& path) {
   return t::read_captured(path).size();
 }
 
-int socket_listening_at(const std::string& path) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un un{};
-  un.sun_family = AF_UNIX;
-  std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) != 0 || listen(fd, 1) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // --- The host is not there when the agent starts ------------------------------------------
 
 TEST(VsockSinkE2E, ListenerStartedTwoSecondsLateLosesNothing) {
@@ -290,7 +278,7 @@ TEST(VsockSinkE2E, SlowListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
                 "total = " +
                 std::to_string(kTotal),
        .sink = "queue_capacity = 300\nbuffer_bytes = 16384"});
-  const int listener = socket_listening_at(socket);
+  const int listener = t::listen_unix(socket, 1);
   ASSERT_GE(listener, 0);
   t::ChildProcess agent(argv_for(config), dir);
   const int fd = accept(listener, nullptr, nullptr);
@@ -364,7 +352,7 @@ TEST(VsockSinkE2E, SlowListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
 class RawCapture {
  public:
   explicit RawCapture(const std::string& path) {
-    listener_ = socket_listening_at(path);
+    listener_ = t::listen_unix(path, 1);
     EXPECT_GE(listener_, 0);
     thread_ = std::thread([this] {
       const int fd = accept(listener_, nullptr, nullptr);
