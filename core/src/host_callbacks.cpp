@@ -15,6 +15,15 @@ namespace cellos::telemetry {
 
 namespace {
 
+// watch_fd's bits go to epoll and epoll's to on_fd unchanged (plugin_abi.h), so each CT_FD_* is
+// its EPOLL* value: a PSI trigger's POLLPRI reaches the probe as CT_FD_PRIORITY.
+constexpr bool same_bits(int ct, uint32_t epoll) {
+  return static_cast<uint32_t>(ct) == epoll;
+}
+static_assert(same_bits(CT_FD_READ, EPOLLIN) && same_bits(CT_FD_PRIORITY, EPOLLPRI) &&
+              same_bits(CT_FD_WRITE, EPOLLOUT) && same_bits(CT_FD_ERROR, EPOLLERR) &&
+              same_bits(CT_FD_HANGUP, EPOLLHUP));
+
 Instance& self(void* ctx) {
   return *static_cast<Instance*>(ctx);
 }

@@ -190,8 +190,18 @@ typedef struct ct_event {
 
 enum { CT_LOG_ERROR = 0, CT_LOG_WARN = 1, CT_LOG_INFO = 2 };
 
-/* epoll-compatible readiness bits for watch_fd and on_fd. */
-enum { CT_FD_READ = 0x001, CT_FD_WRITE = 0x004, CT_FD_ERROR = 0x008, CT_FD_HANGUP = 0x010 };
+/* epoll-compatible readiness bits for watch_fd and on_fd: each equals its EPOLL* value, and
+ * the agent hands watch_fd's bits to epoll and epoll's to on_fd unchanged. CT_FD_PRIORITY
+ * (EPOLLPRI: a PSI trigger firing, a socket's urgent data) was named after 2.0 shipped; it is
+ * still 2.0 because every 2.0 agent already passed it through, so a plugin using it runs on all
+ * of them (docs/writing-a-probe.md, section 6). */
+enum {
+  CT_FD_READ = 0x001,
+  CT_FD_PRIORITY = 0x002,
+  CT_FD_WRITE = 0x004,
+  CT_FD_ERROR = 0x008,
+  CT_FD_HANGUP = 0x010
+};
 
 /* What the agent offers an instance. Valid from create until destroy returns. Every function
  * is always present (never NULL). */
