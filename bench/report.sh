@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # The performance report: builds the benchmarks, runs every one of them, and prints one summary
 # table (the one the README keeps) followed by each benchmark's own table and command.
-#   bench/report.sh [--build DIR] [--soak-s SECONDS] [--processes N] [--rounds N]
+#   bench/report.sh [--build DIR] [--soak-s SECONDS] [--processes N] [--rounds N] [--idle-s N]
 # Needs root (the process connector). Takes about 5 minutes with the defaults on 2 vCPUs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build soak_s=120 processes=2000 rounds=3
+build=build soak_s=120 processes=2000 rounds=3 idle_s=60
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --soak-s) soak_s=$2; shift 2 ;;
     --processes) processes=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    *) echo "usage: bench/report.sh [--build DIR] [--soak-s S] [--processes N] [--rounds N]" >&2; exit 64 ;;
+    --idle-s) idle_s=$2; shift 2 ;;
+    *) echo "usage: bench/report.sh [--build DIR] [--soak-s S] [--processes N] [--rounds N] [--idle-s N]" >&2; exit 64 ;;
   esac
 done
 [ -f "$build/CMakeCache.txt" ] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
@@ -37,6 +38,12 @@ run sweep "$b/sweep/cellos-telemetry-bench-sweep"
 run throughput "$b/throughput/cellos-telemetry-bench-throughput"
 run footprint "$b/footprint/cellos-telemetry-bench-footprint"
 run soak "$b/soak/cellos-telemetry-soak" --duration-s "$soak_s" --restart-every-s 30
+# Idle probes: without CAP_SYS_RESOURCE (bit 24 of CapEff) the kernel takes only 2 s PSI windows.
+idle_sets=(pressure) idle_opts=()
+if (( ! ((16#$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24) & 1) )); then
+  idle_opts=(--probe-options pressure $'cpu_window_us = 2000000\nmemory_window_us = 2000000\nio_window_us = 2000000')
+fi
+run probe_idle "$b/probe-idle/cellos-telemetry-bench-probe-idle" --seconds "$idle_s" "${idle_opts[@]}" "${idle_sets[@]}"
 
 cell() {  # file, row pattern (awk regex on the first column), column number (1-based)
   awk -F'|' -v pat="$2" -v col="$3" '$2 ~ pat { v=$(col+1); gsub(/^ +| +$/, "", v); print v; exit }' "$out/$1.md"
@@ -62,7 +69,8 @@ echo "| resident memory under storm (max / final, KiB) | $(cell soak 'VmRSS' 2) 
 echo "| soak accounting: received + dropped = queued - left | $(cell soak 'received \+ dropped' 2) | exact |"
 echo "| agent + plugins, stripped | $(cell footprint 'agent \+ plugins' 2) | <= 1 MiB |"
 echo "| exec to ready (--fork), median / max | $(cell footprint 'median' 2) / $(cell footprint 'max' 2) | <= 20 ms |"
-for name in capture sweep throughput footprint soak; do
+echo "| idle CPU, % of one CPU: core alone / pressure probe (events meanwhile) | $(cell probe_idle 'none' 4) / $(cell probe_idle '^ pressure' 4) ($(cell probe_idle '^ pressure' 5)) | < 0.1% |"
+for name in capture sweep throughput footprint soak probe_idle; do
   echo
   echo "## $name"
   echo

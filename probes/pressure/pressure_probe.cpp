@@ -226,30 +226,31 @@ constexpr ct_option_spec kOptions[] = {
                     "one window that fires pressure.cpu; 0 turns the trigger off",
                     500000, 0, 10000000),
     ctt::int_option("cpu_window_us",
-                    "the CPU trigger's window in microseconds (kernel: 0.5 to 10 s)", 1000000,
-                    500000, 10000000),
+                    "the CPU trigger's window in microseconds (kernel: 0.5 to 10 s; a whole "
+                    "multiple of 2 s without CAP_SYS_RESOURCE)",
+                    1000000, 500000, 10000000),
     ctt::int_option("memory_threshold_us",
                     "memory pressure (some task waited for reclaim, refaults, swap-in): stall time "
                     "in microseconds within one window that fires pressure.memory; 0 turns it off",
                     100000, 0, 10000000),
     ctt::int_option("memory_window_us",
-                    "the memory trigger's window in microseconds (kernel: 0.5 to 10 s)", 1000000,
-                    500000, 10000000),
+                    "the memory trigger's window in microseconds (kernel: 0.5 to 10 s; a whole "
+                    "multiple of 2 s without CAP_SYS_RESOURCE)",
+                    1000000, 500000, 10000000),
     ctt::int_option("io_threshold_us",
                     "I/O pressure (some task waited for block I/O): stall time in microseconds "
                     "within one window that fires pressure.io; 0 turns it off",
                     500000, 0, 10000000),
     ctt::int_option("io_window_us",
-                    "the I/O trigger's window in microseconds (kernel: 0.5 to 10 s)", 1000000,
-                    500000, 10000000),
+                    "the I/O trigger's window in microseconds (kernel: 0.5 to 10 s; a whole "
+                    "multiple of 2 s without CAP_SYS_RESOURCE)",
+                    1000000, 500000, 10000000),
     ctt::int_option("stats_interval_ms",
                     "how often system.stats is reported (memory, load, CPU busy, tasks, uptime); 0 "
                     "turns it off",
                     10000, 0, 86400000),
-    ctt::string_option("proc_root",
-                       "where procfs is mounted; for tests, which point it at a fake "
-                       "tree",
-                       "/proc"),
+    ctt::string_option(
+        "proc_root", "where procfs is mounted; for tests, which point it at a fake tree", "/proc"),
 };
 
 }  // namespace
