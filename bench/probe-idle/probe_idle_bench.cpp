@@ -106,6 +106,7 @@ Row measure(const Options& o, const std::vector<std::string>& probes, const fs::
   int status = 0;
   if (waitpid(pid, &status, WNOHANG) != 0) {
     std::fprintf(stderr, "the agent exited during settling:\n%s", read_file(err).c_str());
+    fs::remove_all(dir);
     std::exit(1);
   }
   const auto lines_before = split(read_file(out), '\n').size();
