@@ -108,13 +108,12 @@ class PressureProbe final : public ctt::Probe {
     for (Resource& r : resources_) {
       if (r.threshold_us == 0) continue;
       const std::string path = proc_root_ + "/pressure/" + r.name;
-      if (!absent.empty()) continue;
       try {
         r.trigger = std::make_unique<cpr::PsiTrigger>(path, r.threshold_us, r.window_us);
       } catch (const std::system_error& e) {
         if (psi_absent(e.code().value())) {
-          absent = e.what();
-          continue;
+          absent = e.what();  // one file missing means the whole of /proc/pressure is
+          break;
         }
         throw std::runtime_error(refusal(r, e));
       }
