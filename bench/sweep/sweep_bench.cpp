@@ -76,7 +76,7 @@ size_t seed_sweep() {
 }
 
 struct NullReporter : proc::Reporter {
-  void report(proc::Change, uint32_t, std::string_view) override {}
+  void report(const proc::ProcessRecord&) override {}
 };
 
 }  // namespace

@@ -19,7 +19,7 @@ void NetlinkTracker::handle(const ProcEvent& e) {
       if (e.pid == e.tgid) on_comm(e.tgid, e.comm_view());
       break;
     case ProcEvent::Kind::kExit:
-      if (e.pid == e.tgid) on_exit(e.tgid, e.timestamp_ns);
+      if (e.pid == e.tgid) on_exit(e.tgid, e.timestamp_ns, e.exit_code);
       // Every task's exit record, thread or process, has done its job once its exit is handled.
       if (exit_names_) exit_names_->exit_handled(e.pid);
       break;
@@ -48,6 +48,24 @@ std::optional<ProcessStat> NetlinkTracker::read_stat_of(uint32_t pid, uint64_t r
   return st;
 }
 
+ProcessRecord NetlinkTracker::record(Change change, uint32_t pid, const ProcessEntry& e) {
+  ProcessRecord r;
+  r.change = change;
+  r.pid = pid;
+  r.comm = e.comm;
+  r.process_id = e.process_id;
+  return r;
+}
+
+uint64_t NetlinkTracker::parent_id(uint32_t parent_tgid, uint64_t when) {
+  if (const ProcessEntry* parent = table_.find(parent_tgid)) return parent->process_id;
+  // Not remembered (the table was full): /proc, if provably the parent as it was at the fork.
+  if (auto st = read_stat_of(parent_tgid, 0, when)) {
+    return make_process_id(parent_tgid, st->start_time);
+  }
+  return 0;
+}
+
 void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when) {
   // One read gives the name the kernel has now and the start time that identifies the process
   // if a later resync has to tell it from another holder of the same pid.
@@ -59,27 +77,44 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
       // event was queued: report it once.
       if (!known->announced) {
         known->announced = true;
-        out_.report(Change::kSpawned, child, known->comm);
+        ProcessRecord r = record(Change::kSpawned, child, *known);
+        r.has_parent = true;
+        r.ppid = parent_tgid;
+        r.parent_id = parent_id(parent_tgid, when);
+        r.start_ns = known->start_ns;
+        out_.report(r);
       }
       return;
     }
     // Its exit was lost (the kernel does not reuse a pid before the exit): close it first.
-    out_.report(Change::kExited, child, known->comm);
+    out_.report(record(Change::kExited, child, *known));
     table_.erase(child);
   }
   ProcessEntry e;
   if (st) {
     e.comm = std::move(st->comm);
     e.start_time = st->start_time;
+    e.process_id = make_process_id(child, st->start_time);
   } else {
     // Gone, or /proc shows another holder of the pid: whatever /proc shows for it from now on
     // is not this process, which a resync must not take it for.
     e.start_time = kStartNotSeen;
+    // Nobody can read its start time any more, so nobody can derive another id for it: the
+    // fork's own tick stands in (the same one, or the next: see README, process_id).
+    e.process_id = make_process_id(child, clock_.tick_of(when));
     // A fork copies its parent's name.
     if (const ProcessEntry* parent = table_.find(parent_tgid)) e.comm = parent->comm;
   }
-  const ProcessEntry* stored = table_.insert(child, e);
-  out_.report(Change::kSpawned, child, stored ? stored->comm : e.comm);
+  // The kernel stamps the fork event as it wakes the new task: its start, to the nanosecond.
+  e.start_ns = when;
+  ProcessRecord r = record(Change::kSpawned, child, e);
+  r.has_parent = true;
+  r.ppid = parent_tgid;
+  r.parent_id = parent_id(parent_tgid, when);
+  r.start_ns = when;
+  const ProcessEntry* stored = table_.insert(child, e);  // a copy: r views e
+  if (stored) r.comm = stored->comm;
+  out_.report(r);
 }
 
 std::optional<std::string> NetlinkTracker::name_at_exit(uint32_t pid) {
@@ -90,6 +125,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   ProcessEntry* known = table_.find(tgid);
   std::optional<std::string> comm;
   uint64_t start_time = kStartNotSeen;
+  bool raced = false;
   if (auto st = read_stat_of(tgid, known ? known->start_time : 0, when)) {
     comm = std::move(st->comm);
     start_time = st->start_time;
@@ -98,33 +134,59 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
     // Exited, and reaped, before this event was handled (and perhaps its pid reused). Its exit
     // record, sent before /proc forgot it, names it as exec left it unless it renamed itself
     // since (rare). Without the record the exec still happened, under a name we cannot learn.
+    raced = true;
     comm = name_at_exit(tgid);
     if (!comm) {
-      out_.report(Change::kExec, tgid, known ? std::string_view(known->comm) : std::string_view());
+      ProcessRecord r;
+      r.change = Change::kExec;
+      r.pid = tgid;
+      r.raced = true;
+      if (known) {
+        r.comm = known->comm;
+        r.process_id = known->process_id;
+      } else {
+        r.process_id = make_process_id(tgid, clock_.tick_of(when));
+      }
+      out_.report(r);
       return;
     }
   }
   if (known) {
     known->comm = std::move(*comm);
-    out_.report(Change::kExec, tgid, known->comm);
+    ProcessRecord r = record(Change::kExec, tgid, *known);
+    r.raced = raced;
+    out_.report(r);
     return;
   }
+  // Not seen before (the table was full at its fork): remembered from here on if there is room.
   ProcessEntry e;
   e.comm = std::move(*comm);
   e.start_time = start_time;
-  const ProcessEntry* stored = table_.insert(tgid, e);
-  out_.report(Change::kExec, tgid, stored ? stored->comm : e.comm);
+  e.process_id =
+      make_process_id(tgid, start_time != kStartNotSeen ? start_time : clock_.tick_of(when));
+  ProcessRecord r = record(Change::kExec, tgid, e);
+  r.raced = raced;
+  const ProcessEntry* stored = table_.insert(tgid, e);  // a copy: r views e
+  if (stored) r.comm = stored->comm;
+  out_.report(r);
 }
 
 void NetlinkTracker::on_comm(uint32_t tgid, std::string_view comm) {
   if (ProcessEntry* known = table_.find(tgid)) known->comm.assign(comm);
 }
 
-void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when) {
+void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status) {
   if (ProcessEntry* known = table_.find(tgid)) {
     // Its comm and exec events kept the name current; an exec handled too late to read /proc
     // took the kernel's exit record instead.
-    out_.report(Change::kExited, tgid, known->comm);
+    ProcessRecord r = record(Change::kExited, tgid, *known);
+    r.has_status = true;
+    r.wait_status = wait_status;
+    if (known->start_ns != 0 && when >= known->start_ns) {
+      r.has_duration = true;
+      r.duration_ns = when - known->start_ns;
+    }
+    out_.report(r);
     table_.erase(tgid);
     return;
   }
@@ -133,10 +195,17 @@ void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when) {
   if (table_.untracked() == 0) return;
   // Its exit record names it; failing that, /proc while it is a zombie, if provably it.
   auto comm = name_at_exit(tgid);
-  if (!comm) {
-    if (auto st = read_stat_of(tgid, 0, when)) comm = std::move(st->comm);
-  }
-  out_.report(Change::kExited, tgid, comm ? std::string_view(*comm) : std::string_view());
+  std::optional<ProcessStat> st = read_stat_of(tgid, 0, when);
+  if (!comm && st) comm = st->comm;
+  ProcessRecord r;
+  r.change = Change::kExited;
+  r.pid = tgid;
+  if (comm) r.comm = *comm;
+  // Without its start time (gone and reaped), the exit's own tick stands in.
+  r.process_id = make_process_id(tgid, st ? st->start_time : clock_.tick_of(when));
+  r.has_status = true;
+  r.wait_status = wait_status;
+  out_.report(r);
 }
 
 }  // namespace cellos::telemetry::process

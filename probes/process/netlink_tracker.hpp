@@ -16,6 +16,7 @@
 #include "exit_names.hpp"
 #include "proc_event.hpp"
 #include "proc_stat.hpp"
+#include "process_id.hpp"
 #include "process_table.hpp"
 #include "start_time.hpp"
 
@@ -36,7 +37,10 @@ class NetlinkTracker {
   void on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when);
   void on_exec(uint32_t tgid, uint64_t when);
   void on_comm(uint32_t tgid, std::string_view comm);
-  void on_exit(uint32_t tgid, uint64_t when);
+  void on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status);
+  static ProcessRecord record(Change change, uint32_t pid, const ProcessEntry& e);
+  // The parent's process_id as it was at a fork at `when`; 0 when it cannot be known.
+  uint64_t parent_id(uint32_t parent_tgid, uint64_t when);
   std::optional<std::string> name_at_exit(uint32_t pid);
   // /proc/PID/stat, if it is proven to be about the process an event at `when` (CLOCK_MONOTONIC
   // ns) is about; recorded: that process's start time if known (0 if not).

@@ -83,6 +83,7 @@ Decoded decode(const char* data, size_t len) {
       e.kind = ProcEvent::Kind::kExit;
       e.pid = static_cast<uint32_t>(ev.event_data.exit.process_pid);
       e.tgid = static_cast<uint32_t>(ev.event_data.exit.process_tgid);
+      e.exit_code = ev.event_data.exit.exit_code;
       break;
     default:
       break;

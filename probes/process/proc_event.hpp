@@ -15,6 +15,9 @@ struct ProcEvent {
   uint32_t parent_tgid = 0;   // fork only
   char comm[16] = {};         // comm events only; NUL-padded by the kernel
   uint64_t timestamp_ns = 0;  // when the kernel sent it (CLOCK_MONOTONIC)
+  // exit only: the task's exit_code, a wait status (exit(3) is 0x300, SIGKILL 9, a core dump
+  // sets 0x80). The event's exit_signal is not the killing signal but the one the parent gets.
+  uint32_t exit_code = 0;
 
   std::string_view comm_view() const;
 };

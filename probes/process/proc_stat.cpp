@@ -17,10 +17,15 @@ std::optional<StatFields> parse_stat(std::string_view text) {
   StatFields f;
   f.comm = text.substr(open + 1, close - open - 1);
   // Fields after ") " start with field 3 (state); field 22 is the 20th of them.
+  if (close + 2 < text.size()) f.state = text[close + 2];
   size_t pos = close + 1;
   for (int field = 3; field < 22; ++field) {
     pos = text.find(' ', pos + 1);
     if (pos == std::string_view::npos) return std::nullopt;
+    if (field == 4) {  // pos is the space before field 4
+      const char* p = text.data() + pos + 1;
+      std::from_chars(p, text.data() + text.size(), f.ppid);
+    }
   }
   const char* first = text.data() + pos + 1;
   const char* last = text.data() + text.size();
@@ -64,15 +69,23 @@ long read_pid_file(int dir_fd, uint32_t pid, const char* name, char* buf, size_t
   return read_small_file(dir_fd, path, buf, size);
 }
 
+std::optional<ProcessStat> stat_of(const char* buf, long n) {
+  if (n <= 0) return std::nullopt;
+  const auto f = parse_stat(std::string_view(buf, static_cast<size_t>(n)));
+  if (!f) return std::nullopt;
+  return ProcessStat{std::string(f->comm), f->state, f->ppid, f->start_time};
+}
+
 }  // namespace
 
 std::optional<ProcessStat> read_process_stat(int dir_fd, uint32_t pid) {
   char buf[1024];
-  const long n = read_pid_file(dir_fd, pid, "stat", buf, sizeof buf);
-  if (n <= 0) return std::nullopt;
-  const auto f = parse_stat(std::string_view(buf, static_cast<size_t>(n)));
-  if (!f) return std::nullopt;
-  return ProcessStat{std::string(f->comm), f->start_time};
+  return stat_of(buf, read_pid_file(dir_fd, pid, "stat", buf, sizeof buf));
+}
+
+std::optional<ProcessStat> read_stat_at(int pid_dir_fd) {
+  char buf[1024];
+  return stat_of(buf, read_small_file(pid_dir_fd, "stat", buf, sizeof buf));
 }
 
 std::optional<std::string> read_process_comm(int dir_fd, uint32_t pid) {

@@ -12,6 +12,8 @@ namespace cellos::telemetry::process {
 
 struct StatFields {
   std::string_view comm;    // points into the parsed text
+  char state = '?';         // field 3: R, S, D, Z (zombie: exited, not yet reaped)...
+  uint32_t ppid = 0;        // field 4: the parent's tgid (0 for the kernel's own roots)
   uint64_t start_time = 0;  // field 22: clock ticks after boot
 };
 
@@ -34,8 +36,15 @@ std::string_view wire_comm(std::string_view comm);
 
 struct ProcessStat {
   std::string comm;
+  char state = '?';
+  uint32_t ppid = 0;
   uint64_t start_time = 0;
 };
+
+// /proc/PID/stat read through an open /proc/PID directory (pid_dir_fd): every later read
+// through that descriptor is about the same process or fails, never about a later holder of
+// the pid (the directory stands for the kernel's struct pid, not the number).
+std::optional<ProcessStat> read_stat_at(int pid_dir_fd);
 
 // /proc/PID/stat below dir_fd: comm and start time from one read. nullopt when the process is
 // gone (or the file unreadable) - normal for short-lived processes, never an error.

@@ -1,5 +1,6 @@
 // The process probe: process.spawned / process.exec / process.exited from the kernel's process
 // connector, or from polling /proc where the connector is not available. See README.md.
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cellos/telemetry/clock.hpp>
 #include <cellos/telemetry/sdk.hpp>
@@ -11,6 +12,8 @@
 #include <string>
 #include <system_error>
 
+#include "exec_context.hpp"
+#include "exit_accounting.hpp"
 #include "netlink_tracker.hpp"
 #include "proc_connector.hpp"
 #include "proc_stat.hpp"
@@ -196,9 +199,53 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     }
   }
 
-  void report(cp::Change change, uint32_t pid, std::string_view comm) override {
-    comm_buf_.assign(cp::wire_comm(comm));
-    host_.emit(cp::probe_source(change), pid, comm_buf_.c_str(), ctt::monotonic_ns());
+  // The record as an event: the five wire keys, then the ledger's extras (README: every key).
+  void report(const cp::ProcessRecord& r) override {
+    event_.reset(cp::probe_source(r.change), r.pid, cp::wire_comm(r.comm), ctt::monotonic_ns());
+    event_.u("process_id", r.process_id);
+    if (r.has_parent) {
+      event_.u("ppid", r.ppid);
+      if (r.parent_id != 0) event_.u("parent_id", r.parent_id);
+    }
+    if (r.start_ns != 0) event_.u("start_ns", r.start_ns);
+    if (r.initial) event_.b("initial", true);
+    if (r.context) add_context(*r.context);
+    if (r.raced) event_.b("raced", true);
+    if (r.has_status) add_status(r.wait_status);
+    if (r.has_duration) event_.u("duration_ns", r.duration_ns);
+    if (r.accounting) {
+      const cp::ExitAccounting& a = *r.accounting;
+      event_.u("cpu_user_us", a.cpu_user_us)
+          .u("cpu_system_us", a.cpu_system_us)
+          .u("max_rss_kib", a.max_rss_kib)
+          .u("read_bytes", a.read_bytes)
+          .u("write_bytes", a.write_bytes);
+    }
+    if (r.resync) event_.b("resync", true);
+    host_.emit(event_);
+  }
+
+  void add_context(const cp::ExecContext& c) {
+    if (c.has_exe) event_.text("exe", c.exe);
+    if (c.has_argv) {
+      event_.list("argv", c.argv);
+      if (c.argv_truncated) event_.b("argv_truncated", true);
+    }
+    if (c.has_cwd) event_.text("cwd", c.cwd);
+    if (c.has_ids) {
+      event_.u("uid", c.ids.uid).u("euid", c.ids.euid).u("gid", c.ids.gid).u("egid", c.ids.egid);
+    }
+  }
+
+  // The wait status as waitpid(2) would give it: a normal exit's code, or the killing signal
+  // and whether it dumped core.
+  void add_status(uint32_t status) {
+    const int st = static_cast<int>(status);
+    if (WIFSIGNALED(st)) {
+      event_.u("signal", static_cast<uint64_t>(WTERMSIG(st))).b("core_dumped", WCOREDUMP(st));
+    } else {
+      event_.u("exit_code", static_cast<uint64_t>(WEXITSTATUS(st)));
+    }
   }
 
   ctt::Host host_;
@@ -213,7 +260,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   std::unique_ptr<cp::ProcConnector> connector_;
   std::unique_ptr<cp::TaskstatsExits> exit_names_;
   std::unique_ptr<cp::NetlinkTracker> tracker_;
-  std::string comm_buf_;
+  ctt::EventBuilder event_;  // reused: one event at a time, memory kept between them
   uint64_t exit_losses_seen_ = 0, exit_loss_warnings_ = 0;
   uint64_t truncated_seen_ = 0, truncated_warnings_ = 0;
   uint64_t evicted_seen_ = 0, evicted_warnings_ = 0;

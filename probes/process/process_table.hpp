@@ -13,11 +13,41 @@ enum class Change { kSpawned, kExec, kExited };
 
 const char* probe_source(Change c);
 
+struct ExecContext;     // exec_context.hpp
+struct ExitAccounting;  // exit_accounting.hpp
+
+// One observation about one process, as the sources hand it to the probe, which turns it into
+// an event: every field the event may carry, each with "absent" spelt out, so a source sets
+// only what it learnt. Views and pointers are valid for the report() call only.
+struct ProcessRecord {
+  Change change = Change::kSpawned;
+  uint32_t pid = 0;
+  std::string_view comm;
+  uint64_t process_id = 0;  // process_id.hpp; every event carries it
+  // process.spawned
+  bool has_parent = false;  // ppid and parent_id
+  uint32_t ppid = 0;
+  uint64_t parent_id = 0;
+  uint64_t start_ns = 0;  // CLOCK_MONOTONIC; 0: unknown
+  bool initial = false;   // listed by the first sweep at start
+  // process.exec, and process.spawned from a sweep: nullptr when not read (context="minimal")
+  const ExecContext* context = nullptr;
+  bool raced = false;  // exec: gone before its context could be read
+  // process.exited
+  bool has_status = false;
+  uint32_t wait_status = 0;  // the kernel's exit_code: as waitpid(2) reports it
+  bool has_duration = false;
+  uint64_t duration_ns = 0;
+  const ExitAccounting* accounting = nullptr;  // taskstats; nullptr: none
+  // Reported by a resynchronisation after loss rather than by its own kernel event.
+  bool resync = false;
+};
+
 // Where the sources put what they observe; the probe turns it into events.
 class Reporter {
  public:
   virtual ~Reporter() = default;
-  virtual void report(Change change, uint32_t pid, std::string_view comm) = 0;
+  virtual void report(const ProcessRecord& record) = 0;
 };
 
 // A start time no process has: see ProcessEntry::start_time.
@@ -28,9 +58,11 @@ struct ProcessEntry {
   // Field 22 of /proc/PID/stat; 0 while unknown; kStartNotSeen when the process was gone (or
   // not provably itself) at its first read, so no holder of the pid /proc shows later is it.
   uint64_t start_time = 0;
-  uint64_t dir_ino = 0;   // d_ino of /proc/PID at the last listing; 0 before one
-  uint32_t sweep = 0;     // the last sweep that listed it
-  bool announced = true;  // process.spawned was emitted (the silent first sweep sets false)
+  uint64_t process_id = 0;  // process_id.hpp; fixed when the entry is made
+  uint64_t start_ns = 0;    // CLOCK_MONOTONIC when it started; 0: unknown
+  uint64_t dir_ino = 0;     // d_ino of /proc/PID at the last listing; 0 before one
+  uint32_t sweep = 0;       // the last sweep that listed it
+  bool announced = true;    // process.spawned was emitted (the silent first sweep sets false)
 };
 
 // pid -> entry, bounded so that a guest with runaway pids cannot grow the agent without limit.

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "proc_stat.hpp"
+#include "process_id.hpp"
 
 namespace cellos::telemetry::process {
 namespace {
@@ -31,9 +32,10 @@ bool parse_pid(const char* name, uint32_t& pid) {
 
 }  // namespace
 
-ProcfsWalker::ProcfsWalker(const std::string& proc_root, ProcessTable& table)
+ProcfsWalker::ProcfsWalker(const std::string& proc_root, ProcessTable& table, StartClock clock)
     : root_(open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
       table_(table),
+      clock_(clock),
       buf_(kListingBufferBytes / sizeof(uint64_t)) {
   if (!root_) throw std::system_error(errno, std::generic_category(), "cannot open " + proc_root);
 }
@@ -68,7 +70,28 @@ int ProcfsWalker::list() {
   }
 }
 
-ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report) {
+ProcessRecord ProcfsWalker::record(Change change, uint32_t pid, const ProcessEntry& e) {
+  ProcessRecord r;
+  r.change = change;
+  r.pid = pid;
+  r.comm = e.comm;
+  r.process_id = e.process_id;
+  return r;
+}
+
+uint64_t ProcfsWalker::parent_id(uint32_t ppid, uint64_t child_start) {
+  if (ppid == 0) return 0;  // a root of the kernel's own: no parent process
+  if (const ProcessEntry* parent = table_.find(ppid)) {
+    if (parent->start_time != kStartNotSeen && parent->start_time != 0) return parent->process_id;
+  }
+  // Listed after its child, or not remembered. A parent started before its child; a later
+  // holder of its pid (the parent died and the child was re-parented in between) after it.
+  const auto st = read_process_stat(root_.get(), ppid);
+  if (!st || st->start_time > child_start) return 0;
+  return make_process_id(ppid, st->start_time);
+}
+
+ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initial) {
   Result r;
   r.error = list();
   if (r.error != 0) return r;  // a partial listing would make live processes look exited
@@ -93,19 +116,34 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report) {
         continue;
       }
       // The pid was reused: the process we knew is gone and this is another one.
-      if (report) out.report(Change::kExited, l.pid, known->comm);
+      if (report) out.report(record(Change::kExited, l.pid, *known));
       ++r.exited;
     }
-    ProcessEntry* e =
-        table_.insert(l.pid, ProcessEntry{std::move(st->comm), st->start_time, l.ino, gen, report});
+    ProcessEntry fresh;
+    fresh.comm = std::move(st->comm);
+    fresh.start_time = st->start_time;
+    fresh.process_id = make_process_id(l.pid, st->start_time);
+    fresh.start_ns = clock_.monotonic_of(st->start_time);
+    fresh.dir_ino = l.ino;
+    fresh.sweep = gen;
+    fresh.announced = report;
+    ProcessEntry* e = table_.insert(l.pid, std::move(fresh));
     if (e == nullptr) continue;  // table full: counted by the table, warned about by the probe
-    if (report) out.report(Change::kSpawned, l.pid, e->comm);
+    if (report) {
+      ProcessRecord rec = record(Change::kSpawned, l.pid, *e);
+      rec.has_parent = st->ppid != 0;
+      rec.ppid = st->ppid;
+      rec.parent_id = parent_id(st->ppid, st->start_time);
+      rec.start_ns = e->start_ns;
+      rec.initial = initial;
+      out.report(rec);
+    }
     ++r.spawned;
   }
 
   table_.erase_if([&](uint32_t pid, const ProcessEntry& e) {
     if (e.sweep == gen) return false;
-    if (report) out.report(Change::kExited, pid, e.comm);
+    if (report) out.report(record(Change::kExited, pid, e));
     ++r.exited;
     return true;
   });

@@ -14,13 +14,16 @@
 
 #include <cellos/telemetry/unique_fd.hpp>
 #include "process_table.hpp"
+#include "start_time.hpp"
 
 namespace cellos::telemetry::process {
 
 class ProcfsWalker {
  public:
   // Opens proc_root (a fake tree in tests); throws std::system_error naming it when it cannot.
-  ProcfsWalker(const std::string& proc_root, ProcessTable& table);
+  // clock: places start times on CLOCK_MONOTONIC (a fixed one in tests).
+  ProcfsWalker(const std::string& proc_root, ProcessTable& table,
+               StartClock clock = StartClock::system());
 
   // The open proc_root, for reading /proc/PID files relative to it.
   int root_fd() const { return root_.get(); }
@@ -35,7 +38,8 @@ class ProcfsWalker {
   // Lists proc_root and reconciles the table with it: new pids are spawned, pids no longer
   // listed exited (with their last known comm), a reused pid both. With report = false the
   // sweep only learns (the silent first sweep); entries it adds are marked not announced.
-  Result sweep(Reporter& out, bool report);
+  // initial: the sweep at start, whose process.spawned say initial = true.
+  Result sweep(Reporter& out, bool report, bool initial = false);
 
  private:
   struct Listed {
@@ -43,9 +47,13 @@ class ProcfsWalker {
     uint64_t ino;
   };
   int list();  // fills listing_; 0 or errno
+  static ProcessRecord record(Change change, uint32_t pid, const ProcessEntry& e);
+  // The process_id of a listed process's parent; 0 when it cannot be told.
+  uint64_t parent_id(uint32_t ppid, uint64_t child_start);
 
   UniqueFd root_;
   ProcessTable& table_;
+  StartClock clock_;
   std::vector<uint64_t> buf_;  // getdents64 records, 8-byte aligned as the kernel writes them
   std::vector<Listed> listing_;
   uint32_t generation_ = 0;

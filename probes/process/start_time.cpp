@@ -22,7 +22,7 @@ StartClock StartClock::system() {
   return c;
 }
 
-uint64_t StartClock::tick_of(uint64_t monotonic_ns) const {
+uint64_t StartClock::offset_ns() const {
   uint64_t offset = boot_offset_ns_;
   if (live_) {
     // Boottime first, monotonic second: a pause between the two reads can only understate the
@@ -32,7 +32,17 @@ uint64_t StartClock::tick_of(uint64_t monotonic_ns) const {
     const uint64_t mono = now_ns(CLOCK_MONOTONIC);
     offset = boot > mono ? boot - mono : 0;
   }
-  return (monotonic_ns + offset) / ns_per_tick_;
+  return offset;
+}
+
+uint64_t StartClock::tick_of(uint64_t monotonic_ns) const {
+  return (monotonic_ns + offset_ns()) / ns_per_tick_;
+}
+
+uint64_t StartClock::monotonic_of(uint64_t tick) const {
+  const uint64_t boot_ns = tick * ns_per_tick_;
+  const uint64_t offset = offset_ns();
+  return boot_ns > offset ? boot_ns - offset : 0;
 }
 
 Identity judge_start(uint64_t start, uint64_t recorded, uint64_t event_tick) {

@@ -27,8 +27,13 @@ class StartClock {
       : boot_offset_ns_(boot_offset_ns), ns_per_tick_(ns_per_tick) {}
 
   uint64_t tick_of(uint64_t monotonic_ns) const;
+  // The other way: the CLOCK_MONOTONIC instant a start tick began (0 if before the clock's
+  // origin: a process started while the guest was suspended cannot be placed).
+  uint64_t monotonic_of(uint64_t tick) const;
 
  private:
+  uint64_t offset_ns() const;  // CLOCK_BOOTTIME - CLOCK_MONOTONIC
+
   uint64_t boot_offset_ns_;
   uint64_t ns_per_tick_;
   bool live_ = false;
