@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cellos::telemetry::process {
@@ -31,7 +32,8 @@ struct ExecContext {
     argv_truncated = false;
   }
 
-  std::string args_;  // the arguments back to back, repaired
+  std::string args_;                              // the arguments back to back, repaired
+  std::vector<std::pair<size_t, size_t>> spans_;  // into args_, while it grows
 };
 
 }  // namespace cellos::telemetry::process

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "exit_accounting.hpp"
+
 namespace cellos::telemetry::process {
 
 class ExitNames {
@@ -14,6 +16,11 @@ class ExitNames {
   // The comm the kernel recorded when the process whose events are being handled exited (the
   // oldest record held for pid), or nullopt if no record is at hand.
   virtual std::optional<std::string> name_at_exit(uint32_t pid) = 0;
+  // What the process whose exit is being handled cost (the oldest record held for pid), or
+  // nullopt if no record is at hand or it carried none.
+  virtual std::optional<ExitAccounting> accounting_at_exit(uint32_t /*pid*/) {
+    return std::nullopt;
+  }
   // Whether a task with this pid has exited and its exit event has not been handled yet, or
   // records were lost so that this cannot be ruled out. A read of /proc/PID made before asking
   // is then not proven to be about the process the pending events are about.

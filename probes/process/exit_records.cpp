@@ -5,7 +5,7 @@
 
 namespace cellos::telemetry::process {
 
-void ExitRecords::add(uint32_t pid, std::string_view comm) {
+void ExitRecords::add(uint32_t pid, std::string_view comm, const ExitAccounting* accounting) {
   while (held_ >= capacity_ && !order_.empty()) {
     const Record& front = order_.front();
     if (!front.released) {
@@ -14,19 +14,31 @@ void ExitRecords::add(uint32_t pid, std::string_view comm) {
     }
     while (!order_.empty() && order_.front().released) order_.pop_front();
   }
-  Record r{pid, false, {}};
+  Record r{pid, false, accounting != nullptr, {}, accounting ? *accounting : ExitAccounting{}};
   std::memcpy(r.comm, comm.data(), std::min(comm.size(), sizeof r.comm - 1));
   order_.push_back(r);
   ++count_[pid];
   ++held_;
 }
 
-std::optional<std::string> ExitRecords::oldest(uint32_t pid) const {
-  if (!holds(pid)) return std::nullopt;
+const ExitRecords::Record* ExitRecords::oldest_record(uint32_t pid) const {
+  if (!holds(pid)) return nullptr;
   for (const Record& r : order_) {
-    if (r.pid == pid && !r.released) return std::string(r.comm, strnlen(r.comm, sizeof r.comm));
+    if (r.pid == pid && !r.released) return &r;
   }
-  return std::nullopt;
+  return nullptr;
+}
+
+std::optional<std::string> ExitRecords::oldest(uint32_t pid) const {
+  const Record* r = oldest_record(pid);
+  if (!r) return std::nullopt;
+  return std::string(r->comm, strnlen(r->comm, sizeof r->comm));
+}
+
+std::optional<ExitAccounting> ExitRecords::oldest_accounting(uint32_t pid) const {
+  const Record* r = oldest_record(pid);
+  if (!r || !r->has_accounting) return std::nullopt;
+  return r->accounting;
 }
 
 bool ExitRecords::release(uint32_t pid) {

@@ -18,15 +18,20 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "exit_accounting.hpp"
+
 namespace cellos::telemetry::process {
 
 class ExitRecords {
  public:
   explicit ExitRecords(size_t capacity) : capacity_(capacity) {}
 
-  void add(uint32_t pid, std::string_view comm);
+  // accounting: what the process cost (a leader's record), or nullptr (a thread's, or none).
+  void add(uint32_t pid, std::string_view comm, const ExitAccounting* accounting = nullptr);
   // The name in the oldest record held for pid.
   std::optional<std::string> oldest(uint32_t pid) const;
+  // The accounting in the oldest record held for pid, if it carries any.
+  std::optional<ExitAccounting> oldest_accounting(uint32_t pid) const;
   bool holds(uint32_t pid) const { return count_.count(pid) != 0; }
   // The exit event for pid was handled: its oldest record is no longer needed. False when none
   // was held.
@@ -41,8 +46,11 @@ class ExitRecords {
   struct Record {
     uint32_t pid;
     bool released;
+    bool has_accounting;
     char comm[16];
+    ExitAccounting accounting;
   };
+  const Record* oldest_record(uint32_t pid) const;
   std::deque<Record> order_;                      // arrival order; released ones leave the front
   std::unordered_map<uint32_t, uint32_t> count_;  // unreleased records per pid
   size_t held_ = 0;                               // unreleased records

@@ -1,5 +1,9 @@
 #include "netlink_tracker.hpp"
 
+#include <fcntl.h>
+
+#include <cstdio>
+
 #include "proc_stat.hpp"
 
 namespace cellos::telemetry::process {
@@ -29,8 +33,17 @@ void NetlinkTracker::handle(const ProcEvent& e) {
 }
 
 std::optional<ProcessStat> NetlinkTracker::read_stat_of(uint32_t pid, uint64_t recorded,
-                                                        uint64_t when) {
-  auto st = read_process_stat(proc_fd_, pid);
+                                                        uint64_t when, UniqueFd* dir) {
+  std::optional<ProcessStat> st;
+  if (dir) {
+    char path[16];
+    std::snprintf(path, sizeof path, "%u", pid);
+    dir->reset(openat(proc_fd_, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!*dir) return std::nullopt;
+    st = read_stat_at(dir->get());
+  } else {
+    st = read_process_stat(proc_fd_, pid);
+  }
   if (!st) return st;
   switch (judge_start(st->start_time, recorded, clock_.tick_of(when))) {
     case Identity::kSame:
@@ -126,10 +139,19 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   std::optional<std::string> comm;
   uint64_t start_time = kStartNotSeen;
   bool raced = false;
-  if (auto st = read_stat_of(tgid, known ? known->start_time : 0, when)) {
+  const ExecContext* context = nullptr;
+  UniqueFd dir;
+  if (auto st = read_stat_of(tgid, known ? known->start_time : 0, when,
+                             context_reader_ ? &dir : nullptr)) {
     comm = std::move(st->comm);
     start_time = st->start_time;
     if (known && known->start_time == 0) known->start_time = start_time;
+    if (context_reader_) {
+      // Proven to be the process: everything read through dir is about it, or fails if it
+      // has exited since (then what was read is kept, and the exec says raced).
+      raced = !context_reader_->read(dir.get(), context_);
+      context = &context_;
+    }
   } else {
     // Exited, and reaped, before this event was handled (and perhaps its pid reused). Its exit
     // record, sent before /proc forgot it, names it as exec left it unless it renamed itself
@@ -155,6 +177,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
     known->comm = std::move(*comm);
     ProcessRecord r = record(Change::kExec, tgid, *known);
     r.raced = raced;
+    r.context = context;
     out_.report(r);
     return;
   }
@@ -166,6 +189,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
       make_process_id(tgid, start_time != kStartNotSeen ? start_time : clock_.tick_of(when));
   ProcessRecord r = record(Change::kExec, tgid, e);
   r.raced = raced;
+  r.context = context;
   const ProcessEntry* stored = table_.insert(tgid, e);  // a copy: r views e
   if (stored) r.comm = stored->comm;
   out_.report(r);
@@ -182,7 +206,8 @@ void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status)
     ProcessRecord r = record(Change::kExited, tgid, *known);
     r.has_status = true;
     r.wait_status = wait_status;
-    if (known->start_ns != 0 && when >= known->start_ns) {
+    add_accounting(tgid, r);
+    if (!r.has_duration && known->start_ns != 0 && when >= known->start_ns) {
       r.has_duration = true;
       r.duration_ns = when - known->start_ns;
     }
@@ -205,7 +230,19 @@ void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status)
   r.process_id = make_process_id(tgid, st ? st->start_time : clock_.tick_of(when));
   r.has_status = true;
   r.wait_status = wait_status;
+  add_accounting(tgid, r);
   out_.report(r);
+}
+
+void NetlinkTracker::add_accounting(uint32_t tgid, ProcessRecord& r) {
+  if (!exit_names_) return;
+  const auto a = exit_names_->accounting_at_exit(tgid);
+  if (!a) return;
+  accounting_ = *a;
+  r.accounting = &accounting_;
+  // The kernel's own measure of the lifetime (microseconds), from the leader's start.
+  r.has_duration = true;
+  r.duration_ns = a->elapsed_us * 1000;
 }
 
 }  // namespace cellos::telemetry::process

@@ -13,6 +13,10 @@
 #include <optional>
 #include <string>
 
+#include <cellos/telemetry/unique_fd.hpp>
+#include "exec_context.hpp"
+#include "exec_context_reader.hpp"
+#include "exit_accounting.hpp"
 #include "exit_names.hpp"
 #include "proc_event.hpp"
 #include "proc_stat.hpp"
@@ -32,25 +36,36 @@ class NetlinkTracker {
       : proc_fd_(proc_fd), table_(table), out_(out), exit_names_(exit_names), clock_(clock) {}
 
   void handle(const ProcEvent& e);
+  // context = "full": read each exec'd process's exec context through this reader; without
+  // one (context = "minimal"), an exec is only named.
+  void set_context_reader(ExecContextReader* reader) { context_reader_ = reader; }
 
  private:
   void on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when);
   void on_exec(uint32_t tgid, uint64_t when);
   void on_comm(uint32_t tgid, std::string_view comm);
   void on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status);
+  // The exit's taskstats accounting and the lifetime it measured, when a record is at hand.
+  void add_accounting(uint32_t tgid, ProcessRecord& r);
   static ProcessRecord record(Change change, uint32_t pid, const ProcessEntry& e);
   // The parent's process_id as it was at a fork at `when`; 0 when it cannot be known.
   uint64_t parent_id(uint32_t parent_tgid, uint64_t when);
   std::optional<std::string> name_at_exit(uint32_t pid);
   // /proc/PID/stat, if it is proven to be about the process an event at `when` (CLOCK_MONOTONIC
   // ns) is about; recorded: that process's start time if known (0 if not).
-  std::optional<ProcessStat> read_stat_of(uint32_t pid, uint64_t recorded, uint64_t when);
+  // dir: when given, /proc/PID is opened into it and read through it, so that further reads
+  // through it are about the same process (exec_context_reader.hpp).
+  std::optional<ProcessStat> read_stat_of(uint32_t pid, uint64_t recorded, uint64_t when,
+                                          UniqueFd* dir = nullptr);
 
   int proc_fd_;
   ProcessTable& table_;
   Reporter& out_;
   ExitNames* exit_names_;
   StartClock clock_;
+  ExecContextReader* context_reader_ = nullptr;
+  ExecContext context_;        // reused for every exec
+  ExitAccounting accounting_;  // likewise for every exit
 };
 
 }  // namespace cellos::telemetry::process

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "exec_context.hpp"
+#include "exec_context_reader.hpp"
 #include "exit_accounting.hpp"
 #include "netlink_tracker.hpp"
 #include "proc_connector.hpp"
@@ -44,12 +45,16 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
         method_(opts.get_string("method")),
         interval_ns_(static_cast<uint64_t>(opts.get_int("interval_ms")) * 1000000ull),
         emit_initial_(opts.get_bool("emit_initial")),
+        full_context_(opts.get_string("context") == "full"),
+        context_reader_(static_cast<size_t>(opts.get_int("argv_max_bytes"))),
         receive_buffer_(static_cast<size_t>(opts.get_int("receive_buffer_kib")) * 1024),
         table_(static_cast<size_t>(opts.get_int("max_processes"))),
         walker_(opts.get_string("proc_root"), table_),
         self_pid_(static_cast<uint32_t>(getpid())),
         self_comm_(
-            cp::read_process_comm(walker_.root_fd(), self_pid_).value_or("cellos-telemetr")) {}
+            cp::read_process_comm(walker_.root_fd(), self_pid_).value_or("cellos-telemetr")) {
+    if (full_context_) walker_.set_context_reader(&context_reader_);
+  }
 
   void start() override {
     if (method_ != "procfs" && start_netlink()) return;
@@ -103,6 +108,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     cp::Reporter& reporter = *this;  // a private base: converted here, where it is accessible
     tracker_ = std::make_unique<cp::NetlinkTracker>(walker_.root_fd(), table_, reporter,
                                                     exit_names_.get());
+    if (full_context_) tracker_->set_context_reader(&context_reader_);
     if (connector_->receive_buffer() < receive_buffer_) {
       host_.warn("netlink receive queue limited to " +
                  std::to_string(connector_->receive_buffer() / 1024) + " KiB of the " +
@@ -112,18 +118,18 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     }
     // Subscribed first, listed second: a process born in between is both in the listing and
     // in the queue, and the tracker reports it once; none can fall between the two.
-    sweep(emit_initial_);
+    sweep(emit_initial_, emit_initial_);
     host_.watch_fd(connector_->fd(), CT_FD_READ);
     return true;
   }
 
   void start_procfs() {
-    sweep(emit_initial_);
+    sweep(emit_initial_, emit_initial_);
     host_.arm_timer(interval_ns_, interval_ns_);
   }
 
-  void sweep(bool report) {
-    const auto r = walker_.sweep(*this, report);
+  void sweep(bool report, bool initial = false) {
+    const auto r = walker_.sweep(*this, report, initial);
     if (r.error != 0) {
       if (worth_warning(++failed_sweeps_)) {
         host_.warn("listing /proc failed (" + std::system_category().message(r.error) + ", " +
@@ -252,6 +258,8 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   std::string method_;
   uint64_t interval_ns_;
   bool emit_initial_;
+  bool full_context_;
+  cp::ExecContextReader context_reader_;
   size_t receive_buffer_;
   cp::ProcessTable table_;
   cp::ProcfsWalker walker_;
@@ -272,6 +280,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
 };
 
 const char* const kMethods[] = {"auto", "netlink", "procfs", nullptr};
+const char* const kContexts[] = {"full", "minimal", nullptr};
 
 constexpr ct_option_spec kOptions[] = {
     ctt::string_option("method",
@@ -282,7 +291,18 @@ constexpr ct_option_spec kOptions[] = {
                        "auto", kMethods),
     ctt::int_option("interval_ms", "procfs: how often /proc is listed", 100, 1, 3600000),
     ctt::bool_option("emit_initial",
-                     "report the processes already running at start as process.spawned", false),
+                     "report the processes already running at start as process.spawned with "
+                     "initial = true (and their exec context, with context = \"full\")",
+                     true),
+    ctt::string_option("context",
+                       "what process.exec carries: \"full\" (exe, argv, cwd and ids, read from "
+                       "/proc/PID at the exec) or \"minimal\" (only the name: no reads beyond it)",
+                       "full", kContexts),
+    ctt::int_option("argv_max_bytes",
+                    "most bytes of argv an event carries, counted as /proc/PID/cmdline counts "
+                    "them (each argument and its NUL); a longer one is cut and says "
+                    "argv_truncated = true",
+                    1024, 0, 2048),
     ctt::int_option("receive_buffer_kib",
                     "netlink: how much the kernel may queue for the agent (about 0.8 KiB per "
                     "event) before it drops events and the probe resynchronises from /proc; "

@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 #include "proc_stat.hpp"
@@ -105,7 +107,19 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
       continue;
     }
     ++r.stat_reads;
-    auto st = read_process_stat(root_.get(), l.pid);
+    // A process to report with its context: stat and context through one open /proc/PID, so
+    // all of it is about the process whose start time is read (exec_context_reader.hpp).
+    const bool with_context = report && context_reader_ != nullptr;
+    UniqueFd dir;
+    std::optional<ProcessStat> st;
+    if (with_context) {
+      char path[16];
+      std::snprintf(path, sizeof path, "%u", l.pid);
+      dir.reset(openat(root_.get(), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (dir) st = read_stat_at(dir.get());
+    } else {
+      st = read_process_stat(root_.get(), l.pid);
+    }
     if (!st) continue;  // gone since the listing; if known, the pass below reports the exit
     if (known) {
       if (known->start_time == 0 || known->start_time == st->start_time) {
@@ -136,6 +150,12 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
       rec.parent_id = parent_id(st->ppid, st->start_time);
       rec.start_ns = e->start_ns;
       rec.initial = initial;
+      if (with_context) {
+        // A kernel thread has no executable, arguments or working directory; a process gone
+        // since the stat read has none left either. Only what was read is reported.
+        context_reader_->read(dir.get(), context_);
+        rec.context = &context_;
+      }
       out.report(rec);
     }
     ++r.spawned;

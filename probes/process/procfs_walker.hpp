@@ -13,6 +13,8 @@
 #include <vector>
 
 #include <cellos/telemetry/unique_fd.hpp>
+#include "exec_context.hpp"
+#include "exec_context_reader.hpp"
 #include "process_table.hpp"
 #include "start_time.hpp"
 
@@ -24,6 +26,9 @@ class ProcfsWalker {
   // clock: places start times on CLOCK_MONOTONIC (a fixed one in tests).
   ProcfsWalker(const std::string& proc_root, ProcessTable& table,
                StartClock clock = StartClock::system());
+
+  // context = "full": the process.spawned a reporting sweep emits carry the exec context.
+  void set_context_reader(ExecContextReader* reader) { context_reader_ = reader; }
 
   // The open proc_root, for reading /proc/PID files relative to it.
   int root_fd() const { return root_.get(); }
@@ -54,6 +59,8 @@ class ProcfsWalker {
   UniqueFd root_;
   ProcessTable& table_;
   StartClock clock_;
+  ExecContextReader* context_reader_ = nullptr;
+  ExecContext context_;
   std::vector<uint64_t> buf_;  // getdents64 records, 8-byte aligned as the kernel writes them
   std::vector<Listed> listing_;
   uint32_t generation_ = 0;

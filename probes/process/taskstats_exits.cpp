@@ -40,6 +40,26 @@ std::string possible_cpus() {
   return mask;
 }
 
+// A field of the struct as the kernel laid it out (unaligned in the message: copied out).
+template <class T>
+T field_at(const char* stats, size_t offset) {
+  T v;
+  std::memcpy(&v, stats + offset, sizeof v);
+  return v;
+}
+
+// The accounting of one struct taskstats of m bytes; false when it is too short to hold it.
+bool read_accounting(const char* q, size_t m, ExitAccounting& a) {
+  if (m < offsetof(taskstats, write_bytes) + sizeof(uint64_t)) return false;
+  a.cpu_user_us = field_at<uint64_t>(q, offsetof(taskstats, ac_utime));
+  a.cpu_system_us = field_at<uint64_t>(q, offsetof(taskstats, ac_stime));
+  a.max_rss_kib = field_at<uint64_t>(q, offsetof(taskstats, hiwater_rss));
+  a.read_bytes = field_at<uint64_t>(q, offsetof(taskstats, read_bytes));
+  a.write_bytes = field_at<uint64_t>(q, offsetof(taskstats, write_bytes));
+  a.elapsed_us = field_at<uint64_t>(q, offsetof(taskstats, ac_etime));
+  return true;
+}
+
 }  // namespace
 
 std::optional<TaskExit> decode_task_exit(const char* data, size_t len) {
@@ -50,13 +70,18 @@ std::optional<TaskExit> decode_task_exit(const char* data, size_t len) {
   genlmsghdr gh;
   std::memcpy(&gh, data + NLMSG_HDRLEN, sizeof gh);
   if (gh.cmd != TASKSTATS_CMD_NEW) return std::nullopt;
-  std::optional<TaskExit> out;
+  TaskExit e;
+  bool has_pid = false, has_stats = false;
   const char* attrs = data + NLMSG_LENGTH(GENL_HDRLEN);
   for_each_attr(
       attrs, nh.nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN), [&](uint16_t type, const char* p, size_t n) {
-        if (type != TASKSTATS_TYPE_AGGR_PID) return;  // AGGR_TGID: a whole group
-        TaskExit e;
-        bool has_pid = false, has_stats = false;
+        if (type == TASKSTATS_TYPE_AGGR_TGID) {
+          for_each_attr(p, n, [&](uint16_t t, const char* q, size_t m) {
+            if (t == TASKSTATS_TYPE_STATS) e.has_group = read_accounting(q, m, e.group);
+          });
+          return;
+        }
+        if (type != TASKSTATS_TYPE_AGGR_PID) return;
         for_each_attr(p, n, [&](uint16_t t, const char* q, size_t m) {
           if (t == TASKSTATS_TYPE_PID && m >= sizeof(uint32_t)) {
             std::memcpy(&e.pid, q, sizeof e.pid);
@@ -66,11 +91,15 @@ std::optional<TaskExit> decode_task_exit(const char* data, size_t len) {
             const char* comm = q + offsetof(taskstats, ac_comm);
             e.comm.assign(comm, strnlen(comm, TS_COMM_LEN));
             has_stats = true;
+            e.has_accounting = read_accounting(q, m, e.task);
+            if (m >= offsetof(taskstats, ac_tgid) + sizeof(uint32_t)) {
+              std::memcpy(&e.tgid, q + offsetof(taskstats, ac_tgid), sizeof e.tgid);
+            }
           }
         });
-        if (has_pid && has_stats) out = std::move(e);
       });
-  return out;
+  if (!has_pid || !has_stats) return std::nullopt;
+  return e;
 }
 
 namespace {
@@ -217,10 +246,52 @@ void TaskstatsExits::refresh() {
       }
       const auto e =
           decode_task_exit(reinterpret_cast<const char*>(slots_[i].data()), headers_[i].msg_len);
-      if (e) records_.add(e->pid, e->comm);
+      if (e) take(*e);
     }
     if (static_cast<size_t>(n) < kBatch) return;
   }
+}
+
+void TaskstatsExits::take(const TaskExit& e) {
+  if (!e.has_accounting) {
+    records_.add(e.pid, e.comm);
+    return;
+  }
+  if (e.tgid != 0 && e.tgid != e.pid) {
+    // A thread other than the leader: its cost belongs to its group, whose exit comes later.
+    ExitAccounting& sum = threads_[e.tgid];
+    sum.cpu_user_us += e.task.cpu_user_us;
+    sum.cpu_system_us += e.task.cpu_system_us;
+    sum.read_bytes += e.task.read_bytes;
+    sum.write_bytes += e.task.write_bytes;
+    sum.max_rss_kib = std::max(sum.max_rss_kib, e.task.max_rss_kib);
+    records_.add(e.pid, e.comm);
+    return;
+  }
+  // The leader: the process's lifetime is its own; peak RSS is the address space's, which its
+  // threads share; CPU and I/O are the whole group's.
+  ExitAccounting a = e.task;
+  if (const auto it = threads_.find(e.pid); it != threads_.end()) {
+    a.cpu_user_us += it->second.cpu_user_us;
+    a.cpu_system_us += it->second.cpu_system_us;
+    a.read_bytes += it->second.read_bytes;
+    a.write_bytes += it->second.write_bytes;
+    a.max_rss_kib = std::max(a.max_rss_kib, it->second.max_rss_kib);
+    threads_.erase(it);
+  }
+  // Where the kernel fills the group aggregate's CPU time (its elapsed time then too), it also
+  // counts threads that ended before the probe was listening: it wins.
+  if (e.has_group && e.group.elapsed_us != 0) {
+    a.cpu_user_us = e.group.cpu_user_us;
+    a.cpu_system_us = e.group.cpu_system_us;
+  }
+  records_.add(e.pid, e.comm, &a);
+}
+
+std::optional<ExitAccounting> TaskstatsExits::accounting_at_exit(uint32_t pid) {
+  if (!records_.holds(pid)) refresh();
+  if (lost_) return std::nullopt;
+  return records_.oldest_accounting(pid);
 }
 
 std::optional<std::string> TaskstatsExits::name_at_exit(uint32_t pid) {

@@ -18,8 +18,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <cellos/telemetry/unique_fd.hpp>
+#include "exit_accounting.hpp"
 #include "exit_names.hpp"
 #include "exit_records.hpp"
 
@@ -27,10 +29,15 @@ namespace cellos::telemetry::process {
 
 struct TaskExit {
   uint32_t pid = 0;
+  uint32_t tgid = 0;  // ac_tgid; 0 from a kernel too old to say
   std::string comm;
+  bool has_accounting = false;  // the record is long enough to hold it (every kernel's is)
+  ExitAccounting task;          // this task's own (AGGR_PID)
+  bool has_group = false;       // AGGR_TGID: the last thread of a multi-threaded group exited
+  ExitAccounting group;         // the group's aggregate, as far as the kernel fills it
 };
 
-// Decodes one TASKSTATS_CMD_NEW datagram; nullopt for anything else.
+// Decodes one TASKSTATS_CMD_NEW datagram; nullopt for anything else (or without AGGR_PID).
 std::optional<TaskExit> decode_task_exit(const char* data, size_t len);
 
 // The largest datagram the kernel sends for one exit, given its struct taskstats size: the
@@ -66,10 +73,14 @@ class TaskstatsExits final : public ExitNames {
   // Reads what is queued first: the record of an exit /proc can no longer show is queued by
   // then. nullopt while records may have been lost (see settle()).
   std::optional<std::string> name_at_exit(uint32_t pid) override;
+  std::optional<ExitAccounting> accounting_at_exit(uint32_t pid) override;
   bool exit_pending(uint32_t pid) override;
   void exit_handled(uint32_t pid) override;
   // Records of exits whose events were lost could mislead; a resync starts over.
-  void clear() { records_.clear(); }
+  void clear() {
+    records_.clear();
+    threads_.clear();
+  }
   // Every connector event queued before records were lost has been handled (the connector's
   // queue was read to empty since): what is held from now on can be trusted again.
   void settle() { lost_ = false; }
@@ -83,6 +94,7 @@ class TaskstatsExits final : public ExitNames {
  private:
   static constexpr size_t kBatch = 16;
 
+  void take(const TaskExit& e);
   bool request(uint16_t type, uint8_t cmd, uint16_t attr, const void* data, size_t len);
   int await_reply(char* buf, size_t size);
 
@@ -90,6 +102,10 @@ class TaskstatsExits final : public ExitNames {
   uint16_t family_ = 0;
   std::string cpumask_;
   ExitRecords records_;
+  // What the exited threads of each multi-threaded group cost, summed until its leader's record
+  // (the group's end) arrives: the group aggregate never holds I/O, and on kernels before the
+  // 2026 fix ("taskstats: retain dead thread stats in TGID queries") no CPU time either.
+  std::unordered_map<uint32_t, ExitAccounting> threads_;
   bool lost_ = false;
   uint64_t losses_ = 0;
   uint64_t truncated_ = 0;

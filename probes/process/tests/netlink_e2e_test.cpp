@@ -74,7 +74,7 @@ TEST(ProcessNetlinkE2E, ProcessesRunningBeforeStartAreSilentButTheirExitsKnowThe
   t::TempDir dir;
   const std::string go = dir.file("go");
   const pid_t early = pt::spawn_with_comm("ct-quiet", go);
-  pt::Agent agent("method = \"netlink\"");
+  pt::Agent agent("method = \"netlink\"\nemit_initial = false");
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
   pt::touch(go);
   ASSERT_EQ(t::wait_pid(early), 0);
