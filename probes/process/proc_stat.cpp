@@ -22,7 +22,7 @@ std::optional<StatFields> parse_stat(std::string_view text) {
   for (int field = 3; field < 22; ++field) {
     pos = text.find(' ', pos + 1);
     if (pos == std::string_view::npos) return std::nullopt;
-    if (field == 4) {  // pos is the space before field 4
+    if (field == 3) {  // pos is now the space after field 3, before field 4
       const char* p = text.data() + pos + 1;
       std::from_chars(p, text.data() + text.size(), f.ppid);
     }

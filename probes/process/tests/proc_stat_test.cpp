@@ -19,6 +19,17 @@ TEST(ProcessParseStat, TakesCommAndFieldTwentyTwo) {
   EXPECT_EQ(f->start_time, 123456u);
 }
 
+TEST(ProcessParseStat, TakesStateAndParentFromFieldsThreeAndFour) {
+  const std::string line =
+      "4242 (a) b) Z 77 4242 4242 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 123456 1 2";
+  const auto f = cp::parse_stat(line);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->comm, "a) b");
+  EXPECT_EQ(f->state, 'Z');
+  EXPECT_EQ(f->ppid, 77u);  // field 4, not the process group (field 5)
+  EXPECT_EQ(f->start_time, 123456u);
+}
+
 TEST(ProcessParseStat, CommWithParenthesesAndSpacesEndsAtTheLastParenthesis) {
   const std::string line = FakeProc::stat_line(7, "a) b (c) S 1", 99);
   const auto f = cp::parse_stat(line);
