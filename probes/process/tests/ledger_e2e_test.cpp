@@ -49,6 +49,23 @@ void stop(pid_t pid) {
   t::wait_pid(pid);
 }
 
+// A lingering child that is ended however the test leaves its scope (a failed ASSERT too).
+class Lingering {
+ public:
+  explicit Lingering(pid_t pid) : pid_(pid) {}
+  ~Lingering() { end(); }
+  Lingering(const Lingering&) = delete;
+  Lingering& operator=(const Lingering&) = delete;
+  pid_t pid() const { return pid_; }
+  void end() {
+    if (pid_ > 0) stop(pid_);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_;
+};
+
 uint64_t thread_cpu_ns() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -101,10 +118,10 @@ TEST(ProcessLedgerE2E, ShellTreeGivesAMatchingParentChain) {
 TEST(ProcessLedgerE2E, ArgvKeepsSpacesQuotesEmptyArgumentsAndRepairsInvalidUtf8) {
   pt::Agent agent(kNetlink);
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
-  const pid_t pid = pt::spawn_exec(
-      {CT_LINGER_HELPER, "a b", "say \"hi\"", "", "it's", "\xff\xfe", "caf\xc3\xa9", ""});
-  const auto exec = await_event(agent, "process.exec", pid);
-  stop(pid);
+  Lingering child(pt::spawn_exec(
+      {CT_LINGER_HELPER, "a b", "say \"hi\"", "", "it's", "\xff\xfe", "caf\xc3\xa9", ""}));
+  const auto exec = await_event(agent, "process.exec", child.pid());
+  child.end();
   ASSERT_TRUE(exec) << agent.err();
   EXPECT_FALSE(pt::b(*exec, "raced"));
   EXPECT_EQ(pt::list(*exec, "argv"),
@@ -120,9 +137,9 @@ TEST(ProcessLedgerE2E, TenKiBOfArgumentsAreCutFlaggedAndFitTheFrame) {
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
   std::vector<std::string> argv = {CT_LINGER_HELPER};
   for (int i = 0; i < 100; ++i) argv.push_back(std::string(100, static_cast<char>('a' + i % 26)));
-  const pid_t pid = pt::spawn_exec(argv);
-  const auto exec = await_event(agent, "process.exec", pid);
-  stop(pid);
+  Lingering child(pt::spawn_exec(argv));
+  const auto exec = await_event(agent, "process.exec", child.pid());
+  child.end();
   ASSERT_TRUE(exec) << agent.err();
   EXPECT_FALSE(pt::b(*exec, "raced"));
   EXPECT_EQ(pt::b(*exec, "argv_truncated"), true);
@@ -225,15 +242,15 @@ TEST(ProcessLedgerE2E, SetuidChangeShowsInTheIds) {
   CT_SKIP_UNLESS_ROOT("changing ids");
   pt::Agent agent(kNetlink);
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
-  const pid_t pid = fork();
-  if (pid == 0) {
+  Lingering child(fork());
+  if (child.pid() == 0) {
     // Real ids to nobody, effective ones kept: what a setuid-root program runs as.
     if (setresgid(65534, 0, 0) != 0 || setresuid(65534, 0, 0) != 0) _exit(126);
     execl(CT_LINGER_HELPER, "ct-linger", static_cast<char*>(nullptr));
     _exit(127);
   }
-  const auto exec = await_event(agent, "process.exec", pid);
-  stop(pid);
+  const auto exec = await_event(agent, "process.exec", child.pid());
+  child.end();
   ASSERT_TRUE(exec) << agent.err();
   EXPECT_EQ(pt::u(*exec, "uid"), 65534u);
   EXPECT_EQ(pt::u(*exec, "euid"), 0u);
@@ -271,9 +288,9 @@ TEST(ProcessLedgerE2E, OneMillisecondTrueStillGetsExitStatusAndAccounting) {
 TEST(ProcessLedgerE2E, MinimalContextReadsNothingBeyondTheName) {
   pt::Agent agent("method = \"netlink\"\nemit_initial = false\ncontext = \"minimal\"");
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
-  const pid_t pid = pt::spawn_exec({CT_LINGER_HELPER, "x"});
-  const auto exec = await_event(agent, "process.exec", pid);
-  stop(pid);
+  Lingering child(pt::spawn_exec({CT_LINGER_HELPER, "x"}));
+  const auto exec = await_event(agent, "process.exec", child.pid());
+  child.end();
   ASSERT_TRUE(exec) << agent.err();
   EXPECT_EQ(exec->guest_comm, "ct-linger");
   EXPECT_TRUE(pt::u(*exec, "process_id"));
@@ -331,8 +348,6 @@ TEST(ProcessLedgerE2E, InitialSnapshotOfARunningTreeMatchesProcAndARestartedAgen
   ASSERT_TRUE(sleeper_listed);
   EXPECT_EQ(pt::u(*sleeper_listed, "parent_id"),
             pt::u(*second.find("process.spawned", shell), "process_id"));
-  pt::touch(go);
-  EXPECT_EQ(t::wait_pid(shell), 0);
   EXPECT_EQ(second.stop(), 0);
   EXPECT_EQ(first.stop(), 0);
 }
