@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -34,6 +36,19 @@ bool any_lost(const pt::Agent& agent) {
   return false;
 }
 
+// Returns once CLOCK_BOOTTIME has entered the next 10 ms start-time tick (USER_HZ 100).
+void next_start_tick() {
+  const auto tick = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec)) /
+           (1000000000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
+  };
+  const uint64_t now = tick();
+  while (tick() == now) {
+  }
+}
+
 }  // namespace
 
 TEST(ProcessIdentityE2E, ReusedPidNeverGivesTheDeadProcessTheNewOnesName) {
@@ -51,6 +66,9 @@ TEST(ProcessIdentityE2E, ReusedPidNeverGivesTheDeadProcessTheNewOnesName) {
   for (int attempt = 0; attempt < 5 && reuser < 0; ++attempt) {
     old_pid = pt::run_true();
     ASSERT_EQ(t::wait_pid(old_pid), 0);
+    // The new holder starts in a later start-time tick than the old one: process_id tells two
+    // holders of a pid apart by that tick (same-tick reuse is a documented limit, README).
+    next_start_tick();
     reuser = pt::spawn_with_comm_at_pid("ct-reuser", old_pid, go);
     ASSERT_TRUE(reuser >= 0 || errno == EEXIST) << std::strerror(errno);
   }
@@ -80,6 +98,27 @@ TEST(ProcessIdentityE2E, ReusedPidNeverGivesTheDeadProcessTheNewOnesName) {
   // And the new process is reported as itself, once.
   EXPECT_EQ(agent.count("process.spawned", reuser), 2u);
   EXPECT_EQ(agent.count("process.exited", reuser), 2u);
+
+  // The ledger never mixes the two either: one process_id for each, the dead one's in each of
+  // its events; its late exec read nothing of the new holder (which never exec'd, so any exe,
+  // argv or cwd on it would be the new one's) and says it raced.
+  std::vector<t::Captured> old_process, new_process;
+  for (const auto& e : events_of(agent, old_pid)) {
+    (old_process.size() < 3 ? old_process : new_process).push_back(e);
+  }
+  ASSERT_EQ(old_process.size(), 3u);
+  ASSERT_EQ(new_process.size(), 2u);
+  const auto id_of = [](const t::Captured& e) { return e.extras.at("process_id"); };
+  for (const auto& e : old_process) EXPECT_EQ(id_of(e), id_of(old_process[0])) << e.probe_source;
+  for (const auto& e : new_process) EXPECT_EQ(id_of(e), id_of(new_process[0])) << e.probe_source;
+  EXPECT_NE(id_of(old_process[0]), id_of(new_process[0]));
+  const auto& late_exec = old_process[1];
+  for (const char* key : {"exe", "argv", "cwd", "uid"}) {
+    EXPECT_EQ(late_exec.typed_extras.count(key), 0u) << key;
+  }
+  EXPECT_EQ(late_exec.typed_extras.count("raced"), 1u);
+  // The old process's end is its own: /bin/true's clean exit, not the reuser's.
+  EXPECT_EQ(old_process[2].extras.count("exit_code"), 1u);
   EXPECT_EQ(agent.stop(), 0);
 }
 
