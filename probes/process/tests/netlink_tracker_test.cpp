@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <vector>
 
+#include "exec_context_reader.hpp"
 #include "fake_proc.hpp"
+#include "process_id.hpp"
 #include "procfs_walker.hpp"
 #include "recorder.hpp"
 
@@ -327,4 +330,93 @@ TEST(ProcessStartTime, ConvertsEventTimesToStartTicks) {
   const auto f = cp::parse_stat(line);
   ASSERT_TRUE(f);
   EXPECT_LE(f->start_time, cp::StartClock::system().tick_of(mono));
+}
+
+TEST(ProcessStartTime, PlacesAStartTickBackOnTheMonotonicClock) {
+  const cp::StartClock clock(5000000, 10000000);  // boot 5 ms ahead, 10 ms ticks
+  EXPECT_EQ(clock.monotonic_of(3), 25000000u);
+  EXPECT_EQ(clock.tick_of(clock.monotonic_of(3)), 3u);
+  EXPECT_EQ(clock.monotonic_of(0), 0u);  // before the monotonic origin: unknown
+}
+
+TEST_F(ProcessTracker, LedgerIdsParentsStartsAndExitStatus) {
+  proc.add(200, "bash", 20);
+  ProcEvent fork = fork_event(100, 200, 200, 30);
+  handle(fork);
+  ProcEvent exit = event(ProcEvent::Kind::kExit, 200, 200, 90);
+  exit.exit_code = 3 << 8;  // exit(3), as the kernel's wait status
+  proc.remove(200);
+  handle(exit);
+  ASSERT_EQ(out.records.size(), 2u);
+  const auto& spawned = out.records[0];
+  EXPECT_EQ(spawned.process_id, cp::make_process_id(200, 20));
+  EXPECT_EQ(spawned.process_id, uint64_t{20} << 22 | 200);
+  EXPECT_TRUE(spawned.has_parent);
+  EXPECT_EQ(spawned.ppid, 100u);
+  EXPECT_EQ(spawned.parent_id, cp::make_process_id(100, 10));  // bash, from the silent sweep
+  EXPECT_EQ(spawned.start_ns, 30u);                            // the fork event's own time
+  EXPECT_FALSE(spawned.initial);
+  const auto& exited = out.records[1];
+  EXPECT_EQ(exited.process_id, spawned.process_id);
+  EXPECT_TRUE(exited.has_status);
+  EXPECT_EQ(exited.wait_status, 3u << 8);
+}
+
+TEST_F(ProcessTracker, ChildGoneAtItsForkTakesTheForksTickForItsId) {
+  handle(fork_event(100, 300, 300, 77));
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_EQ(out.records[0].process_id, cp::make_process_id(300, kClock.tick_of(77)));
+}
+
+TEST_F(ProcessTracker, ExecContextIsReadThroughTheProvenDirectory) {
+  cp::ExecContextReader reader(1024);
+  tracker.set_context_reader(&reader);
+  proc.add(200, "bash", 20);
+  handle(fork_event(100, 200, 200));
+  proc.add(200, "true", 20);
+  proc.write("200/cmdline", std::string("/bin/true\0a b\0\0", 15));
+  proc.write("200/status", "Name:\ttrue\nUid:\t1000\t0\t0\t0\nGid:\t100\t101\t0\t0\n");
+  std::filesystem::create_symlink("/usr/bin/true", proc.root() + "/200/exe");
+  std::filesystem::create_symlink("/srv", proc.root() + "/200/cwd");
+  struct Keep : cp::Reporter {
+    void report(const cp::ProcessRecord& r) override {
+      if (r.change != Change::kExec) return;
+      raced = r.raced;
+      ASSERT_NE(r.context, nullptr);
+      exe = r.context->exe;
+      cwd = r.context->cwd;
+      argv.assign(r.context->argv.begin(), r.context->argv.end());
+      ids = r.context->ids;
+    }
+    bool raced = true;
+    std::string exe, cwd;
+    std::vector<std::string> argv;
+    cp::ProcessIds ids;
+  } keep;
+  cp::NetlinkTracker reading(walker.root_fd(), table, keep, nullptr, kClock);
+  reading.set_context_reader(&reader);
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_FALSE(keep.raced);
+  EXPECT_EQ(keep.exe, "/usr/bin/true");
+  EXPECT_EQ(keep.cwd, "/srv");
+  EXPECT_EQ(keep.argv, (std::vector<std::string>{"/bin/true", "a b", ""}));
+  EXPECT_EQ(keep.ids.uid, 1000u);
+  EXPECT_EQ(keep.ids.euid, 0u);
+  EXPECT_EQ(keep.ids.gid, 100u);
+  EXPECT_EQ(keep.ids.egid, 101u);
+}
+
+TEST_F(ProcessTracker, ExecOfAnotherHolderOfThePidReadsNoContextAndRaced) {
+  cp::ExecContextReader reader(1024);
+  tracker.set_context_reader(&reader);
+  proc.add(200, "bash", 20);
+  handle(fork_event(100, 200, 200));
+  // By the exec's handling, pid 200 belongs to a process started after the event.
+  proc.recreate(200, "other", kLate + 5);
+  proc.write("200/cmdline", std::string("/usr/bin/other\0", 15));
+  out.take();
+  handle(event(ProcEvent::Kind::kExec, 200, 200));
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_TRUE(out.records[0].raced);
+  EXPECT_EQ(out.records[0].comm, "bash");  // never "other"
 }
