@@ -311,6 +311,16 @@ TEST(ProcessLedgerE2E, InitialSnapshotOfARunningTreeMatchesProcAndARestartedAgen
                                       "/bin/sleep 60 & while [ ! -e " + go +
                                           " ]; do /bin/sleep 0.05; done; "
                                           "kill $!"});
+  // However the test ends (a failed ASSERT too), the shell is told to go, ends its sleeper and
+  // is reaped before the temp dir holding the go file is removed.
+  struct Release {
+    std::string go;
+    pid_t shell;
+    ~Release() {
+      pt::touch(go);
+      EXPECT_EQ(t::wait_pid(shell), 0);
+    }
+  } release{go, shell};
   uint32_t sleeper = 0;
   ASSERT_TRUE(t::eventually([&] {
     for (const auto& e : first.events()) {
