@@ -36,6 +36,38 @@ std::optional<uint64_t> number(std::string_view s, size_t& pos) {
   return v;
 }
 
+// Skips a value the accounting does not use: true, false, a negative integer, or a list of
+// strings (the process ledger's argv). False when it is none of these.
+bool skip_other_value(std::string_view s, size_t& pos) {
+  for (std::string_view word : {std::string_view("true"), std::string_view("false")}) {
+    if (s.compare(pos, word.size(), word) == 0) {
+      pos += word.size();
+      return true;
+    }
+  }
+  if (s[pos] == '-') {
+    ++pos;
+    return number(s, pos).has_value();
+  }
+  if (s[pos] != '[') return false;
+  ++pos;
+  if (pos < s.size() && s[pos] == ']') {
+    ++pos;
+    return true;
+  }
+  while (pos < s.size() && s[pos] == '"') {
+    ++pos;
+    if (!raw_string(s, pos) || pos >= s.size()) return false;
+    if (s[pos] == ']') {
+      ++pos;
+      return true;
+    }
+    if (s[pos] != ',') return false;
+    ++pos;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<WireLine> parse_wire_line(std::string_view s) {
@@ -62,6 +94,8 @@ std::optional<WireLine> parse_wire_line(std::string_view s) {
         w.guest_comm = *text;
         have_comm = true;
       }
+    } else if (s[pos] == '[' || s[pos] == '-' || s[pos] == 't' || s[pos] == 'f') {
+      if (!skip_other_value(s, pos)) return std::nullopt;
     } else {
       const auto n = number(s, pos);
       if (!n) return std::nullopt;

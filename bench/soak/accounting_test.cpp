@@ -52,6 +52,22 @@ TEST(SoakAccounting, ParsesRecvLinesWithEscapesAndExtras) {
       R"({"probe_source":"x.y","guest_pid":1,"guest_comm":"","guest_monotonic_ns":2})"));
 }
 
+TEST(SoakAccounting, ParsesTheProcessLedgersBooleansListsAndNegatives) {
+  // recv prints every typed extra: booleans, lists of text (argv) and negative integers too.
+  const auto w = soak::parse_wire_line(
+      R"({"content_version":257,"probe_source":"process.exec","guest_pid":9,"guest_comm":"true",)"
+      R"("guest_monotonic_ns":5,"process_id":42,"exe":"/usr/bin/true","argv":["/bin/true","a]b",)"
+      R"("",")\"]"],"argv_truncated":true,"raced":false,"nice":-5,"empty":[]})");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->probe_source, "process.exec");
+  EXPECT_EQ(w->guest_pid, 9u);
+  EXPECT_EQ(w->guest_monotonic_ns, 5u);
+  EXPECT_FALSE(soak::parse_wire_line(
+      R"({"probe_source":"x.y","guest_pid":1,"guest_comm":"","guest_monotonic_ns":2,"l":["a")"));
+  EXPECT_FALSE(soak::parse_wire_line(
+      R"({"probe_source":"x.y","guest_pid":1,"guest_comm":"","guest_monotonic_ns":2,"b":tru})"));
+}
+
 TEST(SoakAccounting, RefusesCutAndIncompleteLines) {
   const std::string whole = line("process.spawned", 1, "sh", 5);
   for (size_t n = 0; n + 1 < whole.size(); ++n) {  // every prefix short of the closing brace
