@@ -195,8 +195,10 @@ TEST(KernelProbeE2E, OomKillInAMemoryCgroupGivesTheVictimsPidAndItsExit) {
   EXPECT_EQ(oom->guest_comm, "ct-oom-victim");
   EXPECT_EQ(oom->typed_extras.at("constraint"), "t:" + hex("CONSTRAINT_MEMCG"));
   EXPECT_EQ(oom->typed_extras.at("memcg"), "t:" + hex(cgroup.relative()));
+  // The 200 MiB mapping, and at least half the limit touched (the resident figure can pass the
+  // limit by what the forked child shares with the test, charged to the test's cgroup).
+  EXPECT_GE(oom->extras.at("total_vm_kib"), 200u * 1024);
   EXPECT_GE(oom->extras.at("anon_rss_kib"), 16u * 1024);
-  EXPECT_LE(oom->extras.at("anon_rss_kib"), 33u * 1024);
   EXPECT_EQ(oom->extras.at("uid"), 0u);
   EXPECT_EQ(oom->typed_extras.at("oom_score_adj"), "0");
   EXPECT_TRUE(oom->extras.count("kmsg_seq"));

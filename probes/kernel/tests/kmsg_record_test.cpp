@@ -50,14 +50,16 @@ TEST(KmsgRecord, UserFacilityIsWhatRootWritingToTheDeviceGets) {
 }
 
 TEST(KmsgRecord, AMultiLineMessageIsOneRecordWithItsNewlineEscaped) {
-  const auto r = ck::parse_kmsg_record(kt::read_records("user_forged.txt")[2]);
+  const auto records = kt::read_records("user_forged.txt");  // the record points into these
+  const auto r = ck::parse_kmsg_record(records[2]);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->message, "multi line one\\x0amulti line two");
   EXPECT_EQ(ck::unescape_kmsg(r->message), "multi line one\nmulti line two");
 }
 
 TEST(KmsgRecord, EscapesUndoneExceptNul) {
-  const auto r = ck::parse_kmsg_record(kt::read_records("user_forged.txt")[1]);
+  const auto records = kt::read_records("user_forged.txt");
+  const auto r = ck::parse_kmsg_record(records[1]);
   ASSERT_TRUE(r);
   EXPECT_EQ(ck::unescape_kmsg(r->message), "ct-hostile h\xc3\xa9llo \x1b[31m bs\\ \xff tab\tend");
   EXPECT_EQ(ck::unescape_kmsg("a\\x00b\\x4\\xzz\\"), "a\\x00b\\x4\\xzz\\");
