@@ -84,6 +84,7 @@ class Agent {
     return child_->wait(30s).value_or(-1);
   }
   std::string err() const { return child_->err(); }
+  pid_t pid() const { return child_->pid(); }
   std::optional<t::Captured> find(const std::string& source, pid_t pid) const {
     for (auto& e : t::read_captured(capture_)) {
       if (e.probe_source == source && e.guest_pid == static_cast<uint32_t>(pid)) return e;
@@ -165,6 +166,19 @@ class MemoryCgroup {
  private:
   std::string path_, relative_, limit_file_;
 };
+
+// The state letter of /proc/PID/stat (after the last ')', since a comm may hold one).
+char process_state(pid_t pid) {
+  const std::string stat = t::read_file("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
+}
+
+// One record through its own open of the device: printk_devkmsg=ratelimit limits each open
+// file to a burst of 10.
+bool log_user_record(const std::string& text) {
+  return write_text("/dev/kmsg", text);
+}
 
 }  // namespace
 
@@ -274,4 +288,36 @@ TEST(KernelProbeE2E, DeviceThatCannotBeOpenedStopsStartUpNamingIt) {
       {"--config", config, "--plugin-dir", t::plugin_dir(), "--plugin-dir", t::fixture_dir()});
   EXPECT_EQ(r.exit_code, 78);
   EXPECT_NE(r.err.find("opening " + dir.file("no-kmsg")), std::string::npos) << r.err;
+}
+
+TEST(KernelProbeE2E, RecordsOverwrittenBeforeTheyWereReadAreCountedAsLost) {
+  CT_SKIP_UNLESS_ROOT("writing to /dev/kmsg");
+  Agent agent("");
+  ASSERT_TRUE(agent.observing()) << agent.err();
+  // The agent frozen, its read position stays where it is while the ring turns over under it.
+  ASSERT_EQ(kill(agent.pid(), SIGSTOP), 0);
+  ASSERT_TRUE(t::eventually([&] { return process_state(agent.pid()) == 'T'; }));
+  // A reader of the test's own, starting at the end now: it sees the same overwriting (and the
+  // agent, which started reading earlier, at least as much).
+  const int own = ::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(own, 0);
+  ASSERT_GE(::lseek(own, 0, SEEK_END), 0);
+  // Debug-level user records (never on the console), until the test's reader is overwritten.
+  const std::string padding(160, 'x');
+  char buf[8192];
+  bool overwritten = false;
+  for (int batch = 0; batch < 200 && !overwritten; ++batch) {
+    for (int i = 0; i < 500; ++i) {
+      ASSERT_TRUE(log_user_record("<15>ct-kmsg-flood " + std::to_string(batch * 500 + i) + " " +
+                                  padding + "\n"));
+    }
+    overwritten = ::read(own, buf, sizeof buf) < 0 && errno == EPIPE;
+  }
+  ASSERT_TRUE(overwritten) << "the ring never turned over";
+  ::close(own);
+  ASSERT_EQ(kill(agent.pid(), SIGCONT), 0);
+  ASSERT_TRUE(agent.await("kernel.lost", agent.pid())) << agent.err();
+  const auto lost = agent.find("kernel.lost", agent.pid());
+  EXPECT_GT(lost->extras.at("lost_count"), 0u);
+  EXPECT_EQ(agent.stop(), 0);
 }
