@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -46,6 +47,24 @@ std::string first_line(const std::string& path) {
   std::getline(std::ifstream(path), line);
   return line;
 }
+
+// Held by each test that changes sysctls, for its whole duration: tests run in parallel, and
+// one saving the value another has just set would "restore" that. A flock on the sysctl file
+// itself: nothing to create, nothing to clean up.
+class SysctlLock {
+ public:
+  SysctlLock() : fd_(::open("/proc/sys/kernel/printk_ratelimit", O_RDONLY | O_CLOEXEC)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~SysctlLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SysctlLock(const SysctlLock&) = delete;
+  SysctlLock& operator=(const SysctlLock&) = delete;
+
+ private:
+  int fd_;
+};
 
 // A sysctl set for the test's duration and restored after, whatever the test's outcome.
 class Sysctl {
@@ -230,6 +249,7 @@ TEST(KernelProbeE2E, SegfaultIsReportedWhereTheKernelLogsIt) {
   // The kernel logs unhandled segfaults only with debug.exception-trace on, and through
   // printk_ratelimit(), which other processes' segfaults may have used up: both set for the
   // test, restored after.
+  const SysctlLock lock;
   Sysctl trace("/proc/sys/debug/exception-trace", "1");
   ASSERT_TRUE(trace.set());
   Sysctl ratelimit("/proc/sys/kernel/printk_ratelimit", "0");
@@ -250,6 +270,7 @@ TEST(KernelProbeE2E, SegfaultIsReportedWhereTheKernelLogsIt) {
 
 TEST(KernelProbeE2E, ForgedOomKillLineFromRootGivesNothing) {
   CT_SKIP_UNLESS_ROOT("writing to /dev/kmsg, sysctls");
+  const SysctlLock lock;
   Sysctl trace("/proc/sys/debug/exception-trace", "1");
   ASSERT_TRUE(trace.set());
   Sysctl ratelimit("/proc/sys/kernel/printk_ratelimit", "0");
