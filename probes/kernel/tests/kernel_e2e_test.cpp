@@ -238,9 +238,8 @@ TEST(KernelProbeE2E, OomKillInAMemoryCgroupGivesTheVictimsPidAndItsExit) {
   // The process probe's exit of the same pid: a host joins the two by pid.
   ASSERT_TRUE(agent.await("process.exited", pid)) << agent.err();
   const auto exited = agent.find("process.exited", pid);
-  if (exited->typed_extras.count("signal")) {
-    EXPECT_EQ(exited->typed_extras.at("signal"), "9");
-  }
+  ASSERT_TRUE(exited->typed_extras.count("signal")) << "process.exited without signal";
+  EXPECT_EQ(exited->typed_extras.at("signal"), "9");
   EXPECT_EQ(agent.stop(), 0);
 }
 
