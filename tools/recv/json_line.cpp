@@ -17,8 +17,20 @@ void append_key(std::string_view key, std::string& out) {
 
 }  // namespace
 
-void append_json_line(const wire::Frame& f, std::string& out) {
+void append_json_line(const wire::Frame& f, std::string& out, const LineTags& tags) {
   out += '{';
+  if (!tags.vm.empty()) {
+    append_key("vm", out);
+    append_string(tags.vm, out);
+  }
+  if (tags.stream_id) {
+    bool own = false;  // agent.hello and agent.restored say it themselves
+    for (const auto& extra : f.extras) own = own || extra.first == "stream_id";
+    if (!own) {
+      append_key("stream_id", out);
+      out += std::to_string(*tags.stream_id);
+    }
+  }
   append_key("content_version", out);
   out += std::to_string(f.content_version);
   append_key("probe_source", out);

@@ -52,7 +52,8 @@ TEST(TypedExtrasE2E, EveryTypeFromTheScriptedProbeReachesRecv) {
       "no=false cwd='/tmp/a\\\\x20b' argv=[ls,-l] none=[] bad='\\\\xff' "
       "big=18446744073709551615 min=-9223372036854775808\"]\n");
   const std::string expected =
-      "{\"content_version\":257,\"probe_source\":\"scripted.typed\",\"guest_pid\":1,"
+      "{\"vm\":\"vm\",\"content_version\":257,\"probe_source\":\"scripted.typed\","
+      "\"guest_pid\":1,"
       "\"guest_comm\":\"t\",\"guest_monotonic_ns\":";
   const std::string extras =
       ",\"u\":300,\"neg\":-25,\"yes\":true,\"no\":false,\"cwd\":\"/tmp/a b\",\"argv\":[\"ls\","

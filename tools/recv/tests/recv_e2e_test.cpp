@@ -193,4 +193,42 @@ TEST(RecvE2E, ListensOnAVsockPort) {
       << recv.err();
 }
 
+// Which VM said what (issue 15, item 4): a label per listener, given as LABEL=ADDRESS or derived
+// from a Firecracker socket path, first on every line.
+TEST(RecvE2E, EveryLineCarriesTheVmLabelGivenOrDerivedFromThePath) {
+  t::TempDir dir;
+  const std::string derived = dir.file("vm42.vsock_9001");
+  const std::string labelled = dir.file("other_9001");
+  t::ChildProcess recv(
+      {t::recv_path(), "--listen", "unix:" + derived, "--listen", "web-1=unix:" + labelled}, dir);
+  int a = -1, b = -1;
+  ASSERT_TRUE(t::eventually([&] { return (a = t::connect_unix(derived)) >= 0; })) << recv.err();
+  ASSERT_TRUE(t::eventually([&] { return (b = t::connect_unix(labelled)) >= 0; })) << recv.err();
+  ASSERT_TRUE(t::send_all(a, frame(1)));
+  ASSERT_TRUE(t::send_all(b, frame(2)));
+  ASSERT_TRUE(t::eventually([&] { return t::parse_wire_lines(recv.out()).size() == 2; }))
+      << recv.err();
+  const std::string out = recv.out();
+  EXPECT_NE(out.find("{\"vm\":\"vm42\",\"content_version\":256,\"probe_source\":"
+                     "\"process.spawned\",\"guest_pid\":1,"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("{\"vm\":\"web-1\",\"content_version\":256,\"probe_source\":"
+                     "\"process.spawned\",\"guest_pid\":2,"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(recv.err().find("listening on unix:" + derived + " (vm vm42)"), std::string::npos)
+      << recv.err();
+  close(a);
+  close(b);
+  recv.signal(SIGTERM);
+  EXPECT_EQ(recv.wait(std::chrono::seconds(10)), 0);
+
+  // A label is a file name in --out-dir: anything else is refused, naming the argument.
+  t::ChildProcess bad({t::recv_path(), "--listen", "a/b=unix:" + labelled}, dir);
+  EXPECT_EQ(bad.wait(std::chrono::seconds(10)), 64);
+  EXPECT_NE(bad.err().find("--listen a/b=unix:"), std::string::npos) << bad.err();
+  EXPECT_NE(bad.err().find("label 'a/b'"), std::string::npos) << bad.err();
+}
+
 }  // namespace
