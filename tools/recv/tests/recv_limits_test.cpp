@@ -313,4 +313,46 @@ TEST(RecvLimits, SlowReaderGetsEveryLineOnceAndWhole) {
   close(p[0]);
 }
 
+// stderr on a pipe nobody reads (often the same stalled console as stdout): diagnostics must
+// not stop the receiver. Short connections fill the pipe with "opened" and "closed" lines;
+// frames still reach stdout, SIGTERM still exits, and once stderr drains the dropped lines are
+// counted there.
+TEST(RecvLimits, StderrNeverReadDoesNotStopTheReceiver) {
+  t::TempDir dir;
+  t::ConsolePipe console;
+  ASSERT_GT(fcntl(console.write_end(), F_SETPIPE_SZ, 4096), 0);
+  const int out = open(dir.file("recv.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(out, 0);
+  const std::string socket = dir.file("vm.vsock_9001");
+  t::ChildProcess recv({t::recv_path(), "--listen", "unix:" + socket}, out, console.write_end());
+  close(out);
+  const auto printed = [&] { return t::parse_wire_lines(t::read_file(dir.file("recv.out"))); };
+  uint32_t pid = 0;
+  const auto one_connection = [&] {
+    const int fd = t::connect_unix(socket);
+    if (fd < 0) return false;
+    const bool sent = t::send_all(fd, frame(++pid));
+    close(fd);
+    return sent;
+  };
+  ASSERT_TRUE(t::eventually(one_connection));
+  // Two or three lines of stderr per connection; a few dozen fill 4 KiB.
+  ASSERT_TRUE(t::eventually([&] { return console.full() || (one_connection() && false); }, 30s));
+  const size_t before = printed().size();
+  // More than the 64 KiB of diagnostics the receiver keeps waiting: some are dropped.
+  constexpr size_t kMore = 600;
+  for (size_t i = 0; i < kMore; ++i) ASSERT_TRUE(one_connection());
+  EXPECT_TRUE(t::eventually([&] { return printed().size() == before + kMore; }))
+      << "frames stopped while stderr was full: " << printed().size() << " of " << before + kMore;
+  // Drained, stderr gets the count of what it missed with the next line.
+  std::string err = console.drain();
+  ASSERT_TRUE(one_connection());
+  EXPECT_TRUE(t::eventually([&] {
+    err += console.drain();
+    return err.find("diagnostic line(s) dropped: stderr was not read") != std::string::npos;
+  })) << err;
+  recv.signal(SIGTERM);
+  EXPECT_EQ(recv.wait(10s), 0);
+}
+
 }  // namespace
