@@ -386,7 +386,7 @@ void Receiver::serve(Connection& c, uint32_t events) {
     std::vector<Printed> printed;
     std::vector<Seen> seen;  // per frame, as printed
     // The streams as they were before this batch, to undo what an unwritten part did.
-    std::vector<std::pair<uint64_t, std::optional<StreamState>>> before;
+    std::vector<std::pair<StreamKey, std::optional<StreamState>>> before;
     const std::optional<uint64_t> stream_before = c.stream;
     VmFile* const file = options_.out_dir.empty() ? nullptr : &file_for(c.label);
     size_t used = 0, dropped = 0;
@@ -405,8 +405,9 @@ void Receiver::serve(Connection& c, uint32_t events) {
           frame->probe_source == "agent.hello" ? unsigned_extra(*frame, "stream_id") : std::nullopt;
       const auto touched = hello_stream ? hello_stream : c.stream;
       if (touched && std::none_of(before.begin(), before.end(),
-                                  [&](const auto& b) { return b.first == *touched; })) {
-        before.emplace_back(*touched, seq_.get(*touched));
+                                  [&](const auto& b) { return b.first.id == *touched; })) {
+        const StreamKey key{c.label, *touched};
+        before.emplace_back(key, seq_.get(key));
       }
       const Seen s = account(c, *frame);
       if (options_.dedupe && s.what == Seen::kFrame && s.verdict.kind == Verdict::kDuplicate) {
@@ -576,7 +577,7 @@ VmFile& Receiver::file_for(const std::string& label) {
         " byte(s), a line cut short by a crash (its frame was not consumed: it comes again)");
   }
   if (const auto last = slot->last_seq()) {
-    seq_.resume(last->first, last->second, label);
+    seq_.resume({label, last->first}, last->second);
     say(slot->path() + ": stream " + std::to_string(last->first) + " written up to seq " +
         std::to_string(last->second) + "; counting on from there");
   }
@@ -605,9 +606,9 @@ Receiver::Seen Receiver::account(Connection& c, const wire::Frame& frame) {
 void Receiver::apply(Connection& c, Seen& s) {
   if (s.what == Seen::kHello) {
     c.stream = s.stream;
-    s.verdict = seq_.hello(s.stream, s.seq, c.label);
+    s.verdict = seq_.hello({c.label, s.stream}, s.seq);
   } else if (s.what == Seen::kFrame) {
-    s.verdict = seq_.frame(s.stream, s.seq, c.label);
+    s.verdict = seq_.frame({c.label, s.stream}, s.seq);
   }
 }
 
@@ -654,7 +655,7 @@ void Receiver::report(const Connection& c, const std::vector<Seen>& seen, size_t
 void Receiver::print_summary() {
   const auto& s = stats_;
   uint64_t missing = 0, gaps = 0, duplicates = 0;
-  for (const auto& [id, st] : seq_.streams()) {
+  for (const auto& [key, st] : seq_.streams()) {
     missing += st.missing_count();
     gaps += st.missing.size();
     duplicates += st.duplicates;
@@ -664,8 +665,8 @@ void Receiver::print_summary() {
   say("streams " + std::to_string(seq_.streams().size()) + ": missing " + std::to_string(missing) +
       " in " + std::to_string(gaps) + " gap(s), duplicates " + std::to_string(duplicates) + " (" +
       std::to_string(s.dropped_duplicates) + " dropped)");
-  for (const auto& [id, st] : seq_.streams()) {
-    std::string line = "stream " + std::to_string(id) + " (vm " + st.vm + "): seq " +
+  for (const auto& [key, st] : seq_.streams()) {
+    std::string line = "stream " + std::to_string(key.id) + " (vm " + key.vm + "): seq " +
                        (st.next > st.first ? range_text(st.first, st.next - 1) : "none") +
                        (st.resumed ? " (after the file's)" : "") + ", " +
                        std::to_string(st.frames) + " frame(s), missing " +

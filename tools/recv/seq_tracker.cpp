@@ -10,10 +10,9 @@ uint64_t StreamState::missing_count() const {
   return n;
 }
 
-Verdict SeqTracker::hello(uint64_t stream, uint64_t first_seq, std::string_view vm) {
+Verdict SeqTracker::hello(const StreamKey& stream, uint64_t first_seq) {
   auto [it, fresh] = streams_.try_emplace(stream);
   StreamState& s = it->second;
-  s.vm = vm;
   if (fresh) {
     s.first = s.next = first_seq;
     return {Verdict::kFirst};
@@ -26,10 +25,9 @@ Verdict SeqTracker::hello(uint64_t stream, uint64_t first_seq, std::string_view 
   return gap;
 }
 
-Verdict SeqTracker::frame(uint64_t stream, uint64_t seq, std::string_view vm) {
+Verdict SeqTracker::frame(const StreamKey& stream, uint64_t seq) {
   auto [it, fresh] = streams_.try_emplace(stream);
   StreamState& s = it->second;
-  if (s.vm != vm) s.vm = vm;
   if (fresh) {
     s.first = seq;
     s.next = seq + 1;
@@ -67,21 +65,20 @@ Verdict SeqTracker::frame(uint64_t stream, uint64_t seq, std::string_view vm) {
   return {Verdict::kDuplicate};
 }
 
-void SeqTracker::resume(uint64_t stream, uint64_t last_seq, std::string_view vm) {
+void SeqTracker::resume(const StreamKey& stream, uint64_t last_seq) {
   auto [it, fresh] = streams_.try_emplace(stream);
   if (!fresh) return;  // what this run saw itself is better
-  it->second.vm = vm;
   it->second.first = it->second.next = last_seq + 1;
   it->second.resumed = true;
 }
 
-std::optional<StreamState> SeqTracker::get(uint64_t stream) const {
+std::optional<StreamState> SeqTracker::get(const StreamKey& stream) const {
   const auto it = streams_.find(stream);
   if (it == streams_.end()) return std::nullopt;
   return it->second;
 }
 
-void SeqTracker::put(uint64_t stream, std::optional<StreamState> state) {
+void SeqTracker::put(const StreamKey& stream, std::optional<StreamState> state) {
   if (state) {
     streams_[stream] = std::move(*state);
   } else {

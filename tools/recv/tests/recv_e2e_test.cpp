@@ -229,6 +229,13 @@ TEST(RecvE2E, EveryLineCarriesTheVmLabelGivenOrDerivedFromThePath) {
   EXPECT_EQ(bad.wait(std::chrono::seconds(10)), 64);
   EXPECT_NE(bad.err().find("--listen a/b=unix:"), std::string::npos) << bad.err();
   EXPECT_NE(bad.err().find("label 'a/b'"), std::string::npos) << bad.err();
+  // Two VMs may not share a label (nor, in --out-dir, a file).
+  t::ChildProcess twice(
+      {t::recv_path(), "--listen", "unix:" + derived, "--listen", "vm42=unix:" + labelled}, dir);
+  EXPECT_EQ(twice.wait(std::chrono::seconds(10)), 64);
+  EXPECT_NE(twice.err().find("the label 'vm42' is already used by unix:" + derived),
+            std::string::npos)
+      << twice.err();
 }
 
 }  // namespace
