@@ -1,6 +1,7 @@
 // cellos-telemetry-recv: the host side of the agent's wire, for operators and tests.
 // Exit codes (sysexits.h): 0 stopped by SIGINT/SIGTERM, 64 bad command line, 71 cannot
 // listen or watch, 74 cannot write the output, 75 stopped by a signal while stdout was blocked.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,8 +148,14 @@ int main(int argc, char** argv) {
 
   std::optional<recv::Receiver> receiver;
   try {
-    if (!options.out_dir.empty()) check_out_dir(options.out_dir);
-    receiver.emplace(STDOUT_FILENO, STDERR_FILENO, options);
+    int out_fd = STDOUT_FILENO;
+    if (!options.out_dir.empty()) {
+      check_out_dir(options.out_dir);
+      // Lines go to the files; stdout may be closed (a daemon's) and is not needed.
+      out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (out_fd < 0) throw std::runtime_error(std::string("/dev/null: ") + std::strerror(errno));
+    }
+    receiver.emplace(out_fd, STDERR_FILENO, options);
   } catch (const std::runtime_error& e) {
     std::cerr << "cellos-telemetry-recv: " << e.what() << "\n";
     return kExitIoErr;
