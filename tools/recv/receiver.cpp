@@ -388,7 +388,7 @@ void Receiver::serve(Connection& c, uint32_t events) {
     // The streams as they were before this batch, to undo what an unwritten part did.
     std::vector<std::pair<StreamKey, std::optional<StreamState>>> before;
     const std::optional<uint64_t> stream_before = c.stream;
-    VmFile* const file = options_.out_dir.empty() ? nullptr : &file_for(c.label);
+    VmFile* file = nullptr;  // --out-dir: opened with the VM's first frame
     size_t used = 0, dropped = 0;
     std::string out, error;
     wire::FrameSpan next;
@@ -401,6 +401,8 @@ void Receiver::serve(Connection& c, uint32_t events) {
       if (next.kind == wire::FrameSpan::kNeedMore) break;
       const auto frame = wire::decode_body(data.subspan(used + 4, next.size - 4), &error);
       if (!frame) break;
+      // Before any accounting: opening the file may tell where an earlier run left a stream.
+      if (!file && !options_.out_dir.empty()) file = &file_for(c.label);
       const auto hello_stream =
           frame->probe_source == "agent.hello" ? unsigned_extra(*frame, "stream_id") : std::nullopt;
       const auto touched = hello_stream ? hello_stream : c.stream;
