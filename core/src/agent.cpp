@@ -60,7 +60,7 @@ void Agent::load() {
       auto inst = std::make_unique<Instance>(ic, std::move(library), std::move(options), loop_,
                                              bus_, config_.call_time_limit_ms);
       if (inst->kind == CT_KIND_SINK) {
-        inst->sink_id = bus_.add_sink(*inst, ic.match, ic.queue_capacity);
+        inst->sink_id = bus_.add_sink(*inst, ic.match, ic.queue_capacity, ic.queue_bytes);
         sinks_.push_back(std::move(inst));
       } else {
         probes_.push_back(std::move(inst));

@@ -19,26 +19,21 @@ Bus::Bus(Origin origin) : origin_(std::move(origin)) {}
 Bus::~Bus() = default;
 
 Bus::SinkId Bus::add_sink(SinkEndpoint& endpoint, std::vector<std::string> match,
-                          size_t queue_capacity) {
-  sinks_.push_back(std::make_unique<Sink>(
-      Sink{sinks_.size(), &endpoint, SinkQueue(queue_capacity), SourceMatcher(std::move(match))}));
+                          size_t queue_capacity, size_t queue_bytes) {
+  sinks_.push_back(std::unique_ptr<Sink>(new Sink{sinks_.size(), &endpoint,
+                                                  SinkQueue(queue_capacity, queue_bytes),
+                                                  SourceMatcher(std::move(match))}));
   return sinks_.size() - 1;
 }
 
 void Bus::route(const ct_event& e) {
-  OwnedEvent owned = own_event(e);
-  Sink* last = nullptr;
+  // Built (and its texts repaired) once, then copied whole into each matching sink's queue.
+  const RecordHeader* record = nullptr;
   for (auto& s : sinks_) {
-    if (!s->in_service || !s->matcher.matches(owned.probe_source)) continue;
-    if (last) {
-      last->queue.push(owned);
-      last->fed_since_heartbeat = true;
-    }
-    last = s.get();
-  }
-  if (last) {  // the last sink takes the event without a copy
-    last->queue.push(std::move(owned));
-    last->fed_since_heartbeat = true;
+    if (!s->in_service || !s->matcher.matches(e.probe_source)) continue;
+    if (!record) record = &builder_.build(e);
+    s->queue.push(*record);
+    s->fed_since_heartbeat = true;
   }
   pump_pending_ = true;
 }
@@ -48,25 +43,24 @@ void Bus::wake(SinkId sink) {
   pump_pending_ = true;
 }
 
-OwnedEvent Bus::own_event_now(const char* source) const {
-  OwnedEvent e;
-  e.probe_source = source;
-  e.guest_pid = origin_.pid;
-  e.guest_comm = origin_.comm;
-  e.guest_monotonic_ns = monotonic_ns();
-  return e;
+ct_event Bus::event_now(const char* source) const {
+  return ct_event{sizeof(ct_event), source, origin_.pid, origin_.comm.c_str(), monotonic_ns(),
+                  nullptr,          0};
 }
 
 void Bus::pump_sink(Sink& s) {
-  auto& views = views_;
   auto& batch = batch_;
   while (s.in_service && s.ready) {
     if (s.queue.unreported_drops() > 0) {
       // Offered before anything newer, so the count says exactly what is missing here.
-      OwnedEvent d = own_event_now("telemetry.dropped");
-      d.add_uint("dropped_count", s.queue.unreported_drops());
-      views[0].point_at(d);
-      const ct_event* const one = &views[0].event;
+      ct_extra count{};
+      count.key = "dropped_count";
+      count.value.type = CT_VALUE_UINT;
+      count.value.as.u = s.queue.unreported_drops();
+      ct_event d = event_now("telemetry.dropped");
+      d.extras = &count;
+      d.n_extras = 1;
+      const ct_event* const one = &d;
       const std::optional<size_t> accepted = s.endpoint->consume({&one, 1});
       if (!accepted) {
         retire(s.id);
@@ -80,13 +74,8 @@ void Bus::pump_sink(Sink& s) {
       s.queue.mark_drops_reported();
     }
     if (s.queue.empty()) return;
-    const size_t n = std::min(kBatch, s.queue.size());
-    batch.clear();
-    for (size_t i = 0; i < n; ++i) {
-      views[i].point_at(s.queue.at(i));
-      batch.push_back(&views[i].event);
-    }
-    const std::optional<size_t> accepted = s.endpoint->consume(batch);
+    const size_t n = s.queue.front(batch);
+    const std::optional<size_t> accepted = s.endpoint->consume(std::span(batch).first(n));
     if (!accepted) {
       retire(s.id);
       return;
@@ -105,10 +94,9 @@ void Bus::pump() {
 }
 
 void Bus::heartbeat() {
-  static const std::string kHeartbeat = "agent.heartbeat";
   for (auto& s : sinks_) {
-    if (!s->fed_since_heartbeat && s->in_service && s->matcher.matches(kHeartbeat)) {
-      s->queue.push(own_event_now("agent.heartbeat"));
+    if (!s->fed_since_heartbeat && s->in_service && s->matcher.matches("agent.heartbeat")) {
+      s->queue.push(event_now("agent.heartbeat"));
       pump_pending_ = true;
     }
     s->fed_since_heartbeat = false;

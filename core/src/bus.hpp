@@ -52,7 +52,9 @@ class Bus {
   Bus& operator=(const Bus&) = delete;
 
   // The endpoint must outlive the bus, or be retired before it goes.
-  SinkId add_sink(SinkEndpoint& endpoint, std::vector<std::string> match, size_t queue_capacity);
+  // queue_capacity events and queue_bytes of memory bound the sink's queue (SinkQueue).
+  SinkId add_sink(SinkEndpoint& endpoint, std::vector<std::string> match, size_t queue_capacity,
+                  size_t queue_bytes = SinkQueue::kDefaultBytes);
 
   // Copies e (comm repaired to UTF-8) into the queue of every sink in service that matches.
   void route(const ct_event& e);
@@ -79,15 +81,16 @@ class Bus {
  private:
   struct Sink;
   void pump_sink(Sink& s);
-  OwnedEvent own_event_now(const char* source) const;
+  ct_event event_now(const char* source) const;  // the bus's own: about the agent, now
 
   Origin origin_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   bool pump_pending_ = false;
   static constexpr size_t kBatch = 256;  // events offered to a sink per consume call
-  // Reused across calls: the hot path allocates nothing once these have grown.
-  std::vector<EventView> views_{kBatch};
-  std::vector<const ct_event*> batch_;  // ABI 2: sinks index pointers, never sizeof(ct_event)
+  // Reused across calls: the hot path allocates nothing. Queued events are records the sink is
+  // handed pointers to (ABI 2: sinks index pointers, never sizeof(ct_event)), nothing rebuilt.
+  RecordBuilder builder_;
+  std::vector<const ct_event*> batch_ = std::vector<const ct_event*>(kBatch);
 };
 
 }  // namespace cellos::telemetry

@@ -42,7 +42,8 @@ std::string check_config_report(const AgentConfig& config,
         for (size_t i = 0; i < inst->config.match.size(); ++i) {
           out += std::string(i ? ", " : "") + "\"" + inst->config.match[i] + "\"";
         }
-        out += "], queue_capacity = " + std::to_string(inst->config.queue_capacity);
+        out += "], queue_capacity = " + std::to_string(inst->config.queue_capacity) +
+               ", queue_bytes = " + std::to_string(inst->config.queue_bytes);
       }
       out += "\n";
     }

@@ -145,6 +145,7 @@ InstanceConfig parse_instance(const std::string& file, ct_kind kind, const std::
     if (inst.match.empty())
       fail(pos_of(file, t.get("match")->source()), "'match' must not be empty");
     inst.queue_capacity = static_cast<size_t>(core.get_int("queue_capacity"));
+    inst.queue_bytes = static_cast<size_t>(core.get_int("queue_bytes"));
   }
   return inst;
 }

@@ -65,6 +65,7 @@ struct InstanceConfig {
   bool enabled = false;
   std::vector<std::string> match;               // sinks only
   size_t queue_capacity = 0;                    // sinks only
+  size_t queue_bytes = 0;                       // sinks only
   std::shared_ptr<const toml::table> document;  // keeps `table` and its source positions alive
   const toml::table* table = nullptr;           // the plugin's keys, plus the core's above
   std::string display_name() const;             // probes.process[0]

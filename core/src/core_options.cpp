@@ -33,6 +33,10 @@ constexpr ct_option_spec kInstance[] = {
     int_option("queue_capacity",
                "events this sink may hold before the oldest are dropped (and counted)", 65536, 1,
                16777216),
+    int_option("queue_bytes",
+               "memory this sink's queue may hold before the oldest events are dropped (and "
+               "counted); what a host outage costs the guest",
+               1048576, 65536, 1073741824),
 };
 
 }  // namespace
@@ -42,7 +46,7 @@ std::span<const ct_option_spec> agent_options() {
 }
 
 std::span<const ct_option_spec> core_options(ct_kind kind) {
-  return std::span<const ct_option_spec>(kInstance).first(kind == CT_KIND_SINK ? 3 : 1);
+  return std::span<const ct_option_spec>(kInstance).first(kind == CT_KIND_SINK ? 4 : 1);
 }
 
 }  // namespace cellos::telemetry

@@ -15,7 +15,7 @@ namespace cellos::telemetry {
 std::span<const ct_option_spec> agent_options();
 
 // The keys the core itself reads from every instance table of that kind: enabled; for sinks also
-// match and queue_capacity. No plugin may declare them again (descriptor_check.cpp).
+// match, queue_capacity and queue_bytes. No plugin may declare them again (descriptor_check.cpp).
 std::span<const ct_option_spec> core_options(ct_kind kind);
 
 }  // namespace cellos::telemetry

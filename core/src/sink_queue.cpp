@@ -1,8 +1,12 @@
 #include "sink_queue.hpp"
 
 #include <fnmatch.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 
 namespace cellos::telemetry {
 
@@ -10,37 +14,145 @@ SourceMatcher::SourceMatcher(std::vector<std::string> globs) : globs_(std::move(
   all_ = std::find(globs_.begin(), globs_.end(), "*") != globs_.end();
 }
 
-bool SourceMatcher::matches(const std::string& source) const {
+bool SourceMatcher::matches(const char* source) const {
   if (all_) return true;
-  return std::any_of(globs_.begin(), globs_.end(), [&](const std::string& g) {
-    return fnmatch(g.c_str(), source.c_str(), 0) == 0;
-  });
+  return std::any_of(globs_.begin(), globs_.end(),
+                     [&](const std::string& g) { return fnmatch(g.c_str(), source, 0) == 0; });
 }
 
-void SinkQueue::push(OwnedEvent e) {
+namespace {
+
+size_t page_size() {
+  static const auto size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+size_t round_up(size_t n, size_t to) {
+  return (n + to - 1) / to * to;
+}
+
+}  // namespace
+
+SinkQueue::SinkQueue(size_t capacity, size_t capacity_bytes)
+    : capacity_(capacity), ring_size_(round_up(std::max<size_t>(capacity_bytes, 1), page_size())) {
+  // Address space only: a page becomes resident when a record is first written to it.
+  void* p = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "sink queue");
+  ring_ = static_cast<char*>(p);
+}
+
+SinkQueue::~SinkQueue() {
+  munmap(ring_, ring_size_);
+}
+
+const RecordHeader& SinkQueue::record_at(size_t offset) const {
+  return *reinterpret_cast<const RecordHeader*>(ring_ + offset);
+}
+
+void SinkQueue::push(const ct_event& e) {
+  push(builder_.build(e));
+}
+
+void SinkQueue::push(const OwnedEvent& e) {
+  EventView v;
+  v.point_at(e);
+  push(v.event);
+}
+
+void SinkQueue::push(const RecordHeader& record) {
   ++total_pushed_;
-  if (capacity_ == 0) {
+  if (capacity_ == 0 || record.size > ring_size_) {
     ++unreported_drops_;
     ++total_drops_;
     return;
   }
-  if (events_.size() >= capacity_) {
-    events_.pop_front();
-    ++unreported_drops_;
-    ++total_drops_;
+  while (count_ >= capacity_) drop_front();
+  size_t offset = 0;
+  // Ends: an empty ring is reset to its start, where any record up to its size fits.
+  while (!place(record.size, &offset)) drop_front();
+  copy_record(record, ring_ + offset);
+  ++count_;
+  touched_ = std::max(touched_, offset + record.size);
+}
+
+bool SinkQueue::place(size_t size, size_t* offset) {
+  if (wrapped_) {
+    if (head_ - tail_ < size) return false;
+  } else if (ring_size_ - tail_ < size) {
+    if (head_ < size) return false;
+    // The record does not fit at the end: the ring wraps, the end stays unused until the
+    // records before it go.
+    wrapped_ = true;
+    end_ = tail_;
+    tail_ = 0;
   }
-  events_.push_back(std::move(e));
+  *offset = tail_;
+  tail_ += size;
+  if (!wrapped_) end_ = tail_;
+  return true;
+}
+
+void SinkQueue::pop_front() {
+  head_ += record_at(head_).size;
+  --count_;
+  if (wrapped_ && head_ == end_) {
+    head_ = 0;
+    wrapped_ = false;
+    end_ = tail_;
+  }
+  reset_if_empty();
+}
+
+void SinkQueue::drop_front() {
+  pop_front();
+  ++unreported_drops_;
+  ++total_drops_;
+}
+
+void SinkQueue::reset_if_empty() {
+  if (count_ != 0) return;
+  head_ = tail_ = end_ = 0;
+  wrapped_ = false;
+  // A backlog has drained: its pages go back to the system now, not when the allocator sees
+  // fit (the old deque's never did). A sink that keeps up writes only the first few pages.
+  if (touched_ > kKeepBytes) {
+    const size_t keep = std::min(round_up(kKeepBytes, page_size()), ring_size_);
+    madvise(ring_ + keep, round_up(touched_, page_size()) - keep, MADV_DONTNEED);
+    touched_ = keep;
+  }
+}
+
+const ct_event& SinkQueue::at(size_t i) const {
+  size_t offset = head_;
+  for (; i > 0; --i) {
+    offset += record_at(offset).size;
+    if (wrapped_ && offset == end_) offset = 0;
+  }
+  return record_at(offset).event;
+}
+
+size_t SinkQueue::front(std::span<const ct_event*> out) const {
+  const size_t n = std::min(out.size(), count_);
+  size_t offset = head_;
+  for (size_t i = 0; i < n; ++i) {
+    const RecordHeader& r = record_at(offset);
+    out[i] = &r.event;
+    offset += r.size;
+    if (wrapped_ && offset == end_) offset = 0;
+  }
+  return n;
 }
 
 void SinkQueue::pop(size_t n) {
-  n = std::min(n, events_.size());
+  n = std::min(n, count_);
   total_taken_ += n;
-  events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(n));
+  for (; n > 0; --n) pop_front();
 }
 
 void SinkQueue::discard_all() {
-  total_drops_ += events_.size();
-  events_.clear();
+  total_drops_ += count_;
+  while (count_ > 0) pop_front();
 }
 
 }  // namespace cellos::telemetry

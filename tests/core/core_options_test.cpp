@@ -29,7 +29,7 @@ TEST(CoreOptions, AgentTableDeclaresEveryAgentKey) {
                                       "call_time_limit_ms", "disable"}));
   EXPECT_EQ(keys_of(ct::core_options(CT_KIND_PROBE)), (std::vector<std::string>{"enabled"}));
   EXPECT_EQ(keys_of(ct::core_options(CT_KIND_SINK)),
-            (std::vector<std::string>{"enabled", "match", "queue_capacity"}));
+            (std::vector<std::string>{"enabled", "match", "queue_capacity", "queue_bytes"}));
 }
 
 // A config that sets nothing gets exactly the declared defaults: there is no second copy of

@@ -1,0 +1,148 @@
+#include "event_record.hpp"
+
+#include <cellos/telemetry/text.hpp>
+
+#include <cstring>
+#include <new>
+#include <string_view>
+
+namespace cellos::telemetry {
+namespace {
+
+constexpr size_t align8(size_t n) {
+  return (n + 7) & ~size_t{7};
+}
+
+std::string_view view(const ct_text& t) {
+  return t.len == 0 || t.ptr == nullptr ? std::string_view() : std::string_view(t.ptr, t.len);
+}
+
+// The most bytes s can take once repaired: each invalid byte becomes U+FFFD (3 bytes).
+size_t repaired_bound(std::string_view s) {
+  return s.size() * 3;
+}
+
+// Writes s (repaired when it is not valid UTF-8) at *at, NUL-terminated when asked; returns it.
+ct_text put(char*& at, std::string_view s, bool nul) {
+  char* const start = at;
+  if (is_valid_utf8(s)) {
+    if (!s.empty()) std::memcpy(at, s.data(), s.size());
+    at += s.size();
+  } else {
+    const std::string fixed = repair_utf8(s);  // rare: a workload's odd comm or argv
+    std::memcpy(at, fixed.data(), fixed.size());
+    at += fixed.size();
+  }
+  const auto len = static_cast<uint32_t>(at - start);
+  if (nul) *at++ = '\0';
+  return ct_text{start, len};
+}
+
+bool known_type(uint32_t type) {
+  return type == CT_VALUE_UINT || type == CT_VALUE_NEGINT || type == CT_VALUE_BOOL ||
+         type == CT_VALUE_TEXT || type == CT_VALUE_TEXT_LIST;
+}
+
+template <typename T>
+void move_pointer(T*& p, intptr_t delta) {
+  if (p != nullptr) p = reinterpret_cast<T*>(reinterpret_cast<intptr_t>(p) + delta);
+}
+
+}  // namespace
+
+const RecordHeader& RecordBuilder::build(const ct_event& e) {
+  const std::string_view source = e.probe_source ? e.probe_source : "";
+  const std::string_view comm = e.guest_comm ? e.guest_comm : "";
+  const uint32_t n_in = e.extras ? e.n_extras : 0;
+
+  // Pass 1: how many extras and list items, and at most how many string bytes.
+  uint32_t n_extras = 0, n_texts = 0;
+  size_t strings = source.size() + 1 + repaired_bound(comm) + 1;
+  for (uint32_t i = 0; i < n_in; ++i) {
+    const ct_extra& x = e.extras[i];
+    if (x.key == nullptr || !known_type(x.value.type)) continue;  // never queue what no sink reads
+    ++n_extras;
+    strings += std::strlen(x.key) + 1;
+    if (x.value.type == CT_VALUE_TEXT) strings += repaired_bound(view(x.value.as.text));
+    if (x.value.type == CT_VALUE_TEXT_LIST) {
+      n_texts += x.value.as.list.n;
+      for (uint32_t k = 0; k < x.value.as.list.n; ++k)
+        strings += repaired_bound(view(x.value.as.list.items[k]));
+    }
+  }
+  const size_t fixed =
+      sizeof(RecordHeader) + n_extras * sizeof(ct_extra) + n_texts * sizeof(ct_text);
+  const size_t bound = align8(fixed + strings);
+  if (buf_.size() * 8 < bound) buf_.resize(bound / 8);
+
+  // Pass 2: write it, each string validated (and if need be repaired) once.
+  auto* const base = reinterpret_cast<char*>(buf_.data());
+  auto* const h = new (base) RecordHeader{};
+  auto* const extras = reinterpret_cast<ct_extra*>(base + sizeof(RecordHeader));
+  auto* const texts = reinterpret_cast<ct_text*>(extras + n_extras);
+  char* at = reinterpret_cast<char*>(texts + n_texts);
+  h->n_texts = n_texts;
+  h->event.struct_size = sizeof(ct_event);
+  h->event.probe_source = at;
+  std::memcpy(at, source.data(), source.size());  // check_event: word characters and dots
+  at += source.size();
+  *at++ = '\0';
+  h->event.guest_pid = e.guest_pid;
+  h->event.guest_comm = put(at, comm, true).ptr;
+  h->event.guest_monotonic_ns = e.guest_monotonic_ns;
+  h->event.extras = n_extras ? extras : nullptr;
+  h->event.n_extras = n_extras;
+  uint32_t out = 0, item = 0;
+  for (uint32_t i = 0; i < n_in; ++i) {
+    const ct_extra& x = e.extras[i];
+    if (x.key == nullptr || !known_type(x.value.type)) continue;
+    ct_extra& o = extras[out++];
+    o = ct_extra{};
+    o.key = put(at, x.key, true).ptr;
+    o.value.type = x.value.type;
+    switch (x.value.type) {
+      case CT_VALUE_UINT:
+        o.value.as.u = x.value.as.u;
+        break;
+      case CT_VALUE_NEGINT:
+        o.value.as.i = x.value.as.i;
+        break;
+      case CT_VALUE_BOOL:
+        o.value.as.b = x.value.as.b != 0 ? 1 : 0;
+        break;
+      case CT_VALUE_TEXT:
+        o.value.as.text = put(at, view(x.value.as.text), false);
+        break;
+      case CT_VALUE_TEXT_LIST:
+        o.value.as.list =
+            ct_text_list{x.value.as.list.n ? &texts[item] : nullptr, x.value.as.list.n};
+        for (uint32_t k = 0; k < x.value.as.list.n; ++k)
+          texts[item++] = put(at, view(x.value.as.list.items[k]), false);
+        break;
+    }
+  }
+  h->size = static_cast<uint32_t>(align8(static_cast<size_t>(at - base)));
+  return *h;
+}
+
+const RecordHeader& copy_record(const RecordHeader& r, void* dst) {
+  std::memcpy(dst, &r, r.size);
+  auto* const h = static_cast<RecordHeader*>(dst);
+  const intptr_t delta = reinterpret_cast<intptr_t>(dst) - reinterpret_cast<intptr_t>(&r);
+  move_pointer(h->event.probe_source, delta);
+  move_pointer(h->event.guest_comm, delta);
+  move_pointer(h->event.extras, delta);
+  // The arrays as they are in the copy: extras right after the header, texts after them.
+  auto* const extras = reinterpret_cast<ct_extra*>(h + 1);
+  for (uint32_t i = 0; i < h->event.n_extras; ++i) {
+    ct_extra& x = extras[i];
+    move_pointer(x.key, delta);
+    if (x.value.type == CT_VALUE_TEXT) move_pointer(x.value.as.text.ptr, delta);
+    if (x.value.type == CT_VALUE_TEXT_LIST) move_pointer(x.value.as.list.items, delta);
+  }
+  auto* const texts = reinterpret_cast<ct_text*>(extras + h->event.n_extras);
+  for (uint32_t k = 0; k < h->n_texts; ++k) move_pointer(texts[k].ptr, delta);
+  return *h;
+}
+
+}  // namespace cellos::telemetry

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cellos/telemetry/plugin_abi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace cellos::telemetry {
+
+// An event as a sink queue keeps it: one block of memory holding the ct_event a sink is handed,
+// its ct_extra and ct_text arrays and every string, the event's pointers pointing into the block
+// itself. So a queued event costs its own bytes and nothing else (no heap node, no string
+// objects), and handing it to a sink is handing out a pointer: nothing is rebuilt per batch.
+//
+// Layout, every part 8-byte aligned: RecordHeader, ct_extra[n_extras], ct_text[n_texts] (the
+// items of every text list, in order), then the strings (probe_source, comm, keys, NUL-terminated;
+// texts as given). A record moved elsewhere is fixed up by relocate_record.
+struct RecordHeader {
+  uint32_t size = 0;     // of the whole record, a multiple of 8
+  uint32_t n_texts = 0;  // entries in the ct_text array (list items)
+  ct_event event{};
+};
+
+// Builds records in a buffer of its own, reused: once it has grown, building allocates nothing.
+// comm and every text are repaired to valid UTF-8 here, once; the event must have passed
+// check_event (its limits bound the record: at most 32 extras, 16 KiB of text before repair).
+class RecordBuilder {
+ public:
+  // The record of e, valid until the next build.
+  const RecordHeader& build(const ct_event& e);
+
+ private:
+  std::vector<uint64_t> buf_;  // uint64_t: the record's 8-byte alignment
+};
+
+// Copies a record of r.size bytes to dst (8-byte aligned) and points its pointers there.
+const RecordHeader& copy_record(const RecordHeader& r, void* dst);
+
+}  // namespace cellos::telemetry
