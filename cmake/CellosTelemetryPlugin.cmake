@@ -12,9 +12,18 @@
 #   INSTALL           install the plugin into CELLOS_TELEMETRY_INSTALL_PLUGIN_DIR, relative to
 #                     the install prefix: the directory the agent of the same prefix searches.
 #   COMPONENT         the install component (default: agent).
+# The C++ runtime: each plugin links its own copy of libstdc++ and libgcc, statically and
+# hidden (--exclude-libs), like the agent, so that no guest maps the shared libstdc++ (about
+# 1.6 MiB resident) for the few pages a plugin uses; the boundary is plain C, so copies never
+# meet. Third-party plugins get the same unless they set CELLOS_TELEMETRY_STATIC_RUNTIME OFF
+# before find_package (then the shared library is loaded with the plugin: it works, and costs
+# the guest that memory). docs/writing-a-probe.md says so.
 # In this source tree, plugins built into CELLOS_TELEMETRY_PLUGIN_DIR are installed by
 # cmake/CellosTelemetryInstall.cmake; plugins built elsewhere (the test fixtures) are not.
 include_guard(GLOBAL)
+if(NOT DEFINED CELLOS_TELEMETRY_STATIC_RUNTIME)
+  set(CELLOS_TELEMETRY_STATIC_RUNTIME ON)
+endif()
 
 function(_cellos_telemetry_add_plugin kind name)
   cmake_parse_arguments(PARSE_ARGV 2 arg "INSTALL" "OUTPUT_DIRECTORY;TARGET;COMPONENT" "")
@@ -30,6 +39,10 @@ function(_cellos_telemetry_add_plugin kind name)
     CXX_VISIBILITY_PRESET hidden
     C_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
+  if(CELLOS_TELEMETRY_STATIC_RUNTIME)
+    target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc
+      -Wl,--exclude-libs,libstdc++.a:libgcc.a:libgcc_eh.a)
+  endif()
   if(arg_OUTPUT_DIRECTORY)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${arg_OUTPUT_DIRECTORY})
   elseif(CELLOS_TELEMETRY_PLUGIN_DIR)

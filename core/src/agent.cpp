@@ -1,11 +1,11 @@
 #include "agent.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <system_error>
 
 #include "check_config_report.hpp"
@@ -15,10 +15,16 @@ namespace cellos::telemetry {
 
 namespace {
 
+// With read(2), not a stream: the agent links no <fstream> (nor the locale set-up it brings).
 std::string read_self_comm() {
-  std::ifstream in("/proc/self/comm");
-  std::string comm;
-  std::getline(in, comm);
+  char buf[64];
+  ssize_t n = -1;
+  if (const int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC); fd >= 0) {
+    n = read(fd, buf, sizeof buf);
+    close(fd);
+  }
+  std::string comm(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  if (const auto nl = comm.find('\n'); nl != std::string::npos) comm.resize(nl);
   return comm.empty() ? "cellos-telemetr" : comm;
 }
 

@@ -57,6 +57,19 @@ bool declared(const char* const* emits, std::string_view name) {
   return false;
 }
 
+bool declared(std::span<const std::string_view> emits, std::string_view name) {
+  for (const std::string_view entry : emits) {
+    if (covers(entry, name)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string_view> emits_of(const char* const* emits) {
+  std::vector<std::string_view> out;
+  for (size_t i = 0; emits != nullptr && emits[i] != nullptr; ++i) out.emplace_back(emits[i]);
+  return out;
+}
+
 std::string join_emits(const char* const* emits) {
   std::string out;
   for (size_t i = 0; emits != nullptr && emits[i] != nullptr; ++i) {

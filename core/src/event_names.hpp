@@ -3,8 +3,10 @@
 // Who may emit which probe_source: the syntax of event names and of the patterns a probe
 // declares in ct_plugin.emits, and the names the core keeps for itself.
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cellos::telemetry {
 
@@ -19,6 +21,9 @@ bool is_core_owned(std::string_view entry);
 bool covers(std::string_view entry, std::string_view name);
 // Whether any entry of a NULL-terminated declaration covers the name (NULL covers nothing).
 bool declared(const char* const* emits, std::string_view name);
+// The same over the entries as views (an instance keeps them: emitting checks each event).
+bool declared(std::span<const std::string_view> emits, std::string_view name);
+std::vector<std::string_view> emits_of(const char* const* emits);
 // The declaration as "a, b.*" for messages, --help and --check-config.
 std::string join_emits(const char* const* emits);
 

@@ -37,7 +37,7 @@ void host_emit(void* ctx, const ct_event* event) {
       i.kind == CT_KIND_SINK ? std::string("a sink may not emit events") : check_event(*event);
   // A probe emits only the names it declared: the rest (the core's agent.* and telemetry.*
   // included) belong to someone else, and a reader must be able to trust probe_source.
-  if (why.empty() && !declared(i.plugin().emits, event->probe_source)) {
+  if (why.empty() && !declared(i.emits, event->probe_source)) {
     why = std::string("probe_source '") + event->probe_source +
           "' is not among the names plugin '" + i.plugin().name + "' declares it emits (" +
           join_emits(i.plugin().emits) + ")";

@@ -1,5 +1,6 @@
 #include "instance.hpp"
 
+#include "event_names.hpp"
 #include "host_callbacks.hpp"
 #include "log.hpp"
 
@@ -12,6 +13,7 @@ Instance::Instance(InstanceConfig config_in, std::shared_ptr<PluginLibrary> libr
       config(std::move(config_in)),
       name(config.display_name()),
       library(std::move(library_in)),
+      emits(emits_of(library->descriptor().emits)),
       options(std::move(options_in)),
       loop(loop_in),
       bus(bus_in),
@@ -59,10 +61,7 @@ void Instance::stop_sink() {
   if (state != InstanceState::failed) state = InstanceState::stopped;
 }
 
-bool Instance::call(const char* what, const std::function<int(char* err, size_t size)>& fn) {
-  char err[512] = "";
-  const uint64_t start = monotonic_ns();
-  const int rc = fn(err, sizeof err);
+bool Instance::call_returned(const char* what, int rc, const char* err, uint64_t start) {
   const uint64_t took_ms = (monotonic_ns() - start) / 1000000u;
   if (rc != 0) {
     fail(what, err);

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <iostream>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,6 +41,12 @@ using ct::kExitSoftware;
 using ct::kExitUsage;
 
 namespace {
+
+// Standard output through stdio, not <iostream>: its static objects and locale set-up would be
+// paid (and stay resident) in every guest for the few lines --help and --version print.
+void print(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
 
 constexpr const char* kDefaultConfig = "/etc/cellos-telemetry/agent.toml";
 
@@ -176,13 +181,12 @@ std::vector<std::string> resolve_plugin_dirs(const CommandLine& cl, const ct::Ag
 // the exit code is then 78: --help must not hide (or crash on) a broken file that a real run
 // would refuse.
 int print_help(const CommandLine& cl) {
-  std::cout << kUsage << "\nConfiguration file (TOML), the core's own keys:\n"
-            << "\n[agent] options:\n"
-            << ct::options_as_text(ct::agent_options())
-            << "\nEvery [[probes.NAME]] table also takes:\n"
-            << ct::options_as_text(ct::core_options(CT_KIND_PROBE))
-            << "\nEvery [[sinks.NAME]] table also takes:\n"
-            << ct::options_as_text(ct::core_options(CT_KIND_SINK));
+  print(std::string(kUsage) + "\nConfiguration file (TOML), the core's own keys:\n" +
+        "\n[agent] options:\n" + ct::options_as_text(ct::agent_options()) +
+        "\nEvery [[probes.NAME]] table also takes:\n" +
+        ct::options_as_text(ct::core_options(CT_KIND_PROBE)) +
+        "\nEvery [[sinks.NAME]] table also takes:\n" +
+        ct::options_as_text(ct::core_options(CT_KIND_SINK)));
   int exit_code = kExitOk;
   std::optional<ct::AgentConfig> cfg;
   try {
@@ -191,22 +195,22 @@ int print_help(const CommandLine& cl) {
     // --help works without a readable config; plugins then come from the default directory.
   }
   for (const auto& dir : resolve_plugin_dirs(cl, cfg ? &*cfg : nullptr)) {
-    std::cout << "\nPlugins in " << dir << " (options go in [[probes.NAME]] / [[sinks.NAME]]):\n";
+    print("\nPlugins in " + dir + " (options go in [[probes.NAME]] / [[sinks.NAME]]):\n");
     const auto files = ct::list_plugin_files(dir);
-    if (files.empty()) std::cout << "  (none found)\n";
+    if (files.empty()) print("  (none found)\n");
     for (const auto& path : files) {
       const std::string file = std::filesystem::path(path).filename().string();
       const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
       try {
         const auto lib = ct::load_plugin_file(path, kind, "", cl.allow_untrusted);
         const ct_plugin& d = lib->descriptor();
-        std::cout << "\n  " << ct::kind_name(kind) << " " << d.name << " " << d.version << ": "
-                  << (d.summary ? d.summary : "") << "\n";
+        print("\n  " + std::string(ct::kind_name(kind)) + " " + d.name + " " + d.version + ": " +
+              (d.summary ? d.summary : "") + "\n");
         // The names it may emit: what an operator writes sinks' `match` globs against.
-        if (kind == CT_KIND_PROBE) std::cout << "    emits: " << ct::join_emits(d.emits) << "\n";
-        std::cout << ct::options_as_text(d);
+        if (kind == CT_KIND_PROBE) print("    emits: " + ct::join_emits(d.emits) + "\n");
+        print(ct::options_as_text(d));
       } catch (const ct::ConfigError& e) {
-        std::cout << std::flush;
+        std::fflush(stdout);
         ct::log_line(CT_LOG_ERROR, e.what());
         exit_code = kExitConfig;
       }
@@ -217,20 +221,20 @@ int print_help(const CommandLine& cl) {
 
 int print_options_markdown(const std::string& path, bool allow_untrusted) {
   if (const auto table = core_table(path)) {
-    std::cout << ct::options_as_markdown(*table);
+    print(ct::options_as_markdown(*table));
     return kExitOk;
   }
   const std::string file = std::filesystem::path(path).filename().string();
   const ct_kind kind = file.starts_with("probe-") ? CT_KIND_PROBE : CT_KIND_SINK;
   const auto lib = ct::load_plugin_file(path, kind, "", allow_untrusted);
-  std::cout << ct::options_as_markdown(lib->descriptor());
+  print(ct::options_as_markdown(lib->descriptor()));
   return kExitOk;
 }
 
 int run(const CommandLine& cl, ct::Readiness& readiness) {
   if (cl.version) {
-    std::cout << "cellos-telemetry " << CELLOS_TELEMETRY_VERSION << " (plugin ABI " << CT_ABI_MAJOR
-              << "." << CT_ABI_MINOR << ")\n";
+    print(std::string("cellos-telemetry ") + CELLOS_TELEMETRY_VERSION + " (plugin ABI " +
+          std::to_string(CT_ABI_MAJOR) + "." + std::to_string(CT_ABI_MINOR) + ")\n");
     return kExitOk;
   }
   if (cl.help) return print_help(cl);
@@ -247,7 +251,7 @@ int run(const CommandLine& cl, ct::Readiness& readiness) {
   agent.load();
   if (cl.check_config) {
     agent.create();  // created, never started: --check-config checks creation too
-    std::cout << agent.describe();
+    print(agent.describe());
     return kExitOk;
   }
   ct::prepare_signals();
@@ -290,7 +294,8 @@ int main(int argc, char** argv) {
   try {
     cl = parse_command_line(argc, argv);
   } catch (const UsageError& e) {
-    std::cerr << "cellos-telemetry: " << e.what() << "\n\n" << kUsage;
+    const std::string text = std::string("cellos-telemetry: ") + e.what() + "\n\n" + kUsage;
+    std::fwrite(text.data(), 1, text.size(), stderr);
     return kExitUsage;
   }
   ct::Readiness readiness;
