@@ -1,7 +1,10 @@
 // What the agent costs a guest: resident memory when idle, size on disk stripped, and the time
 // from exec to "ready" (--fork returns). Runs the agent it was built with, on the process probe
 // (netlink) and the vsock sink into a Unix socket this program reads and discards.
-//   cellos-telemetry-bench-footprint [--agent PATH] [--plugin-dir DIR] [--runs N]
+// With --storm-s S, then: a fork storm of S seconds while the host stands still (it stops
+// reading), the agent's largest VmRSS during it, and its VmRSS once the host reads again and
+// the queue has drained (what a host outage costs the guest, and whether it is given back).
+//   cellos-telemetry-bench-footprint [--agent PATH] [--plugin-dir DIR] [--runs N] [--storm-s S]
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -31,6 +34,7 @@ struct Options {
   std::string agent = CT_BENCH_AGENT;
   std::string plugin_dir = CT_BENCH_PLUGIN_DIR;
   int runs = 20;
+  int storm_s = 0;
 };
 
 std::string read_file(const std::string& path) {
@@ -66,9 +70,14 @@ class Listener {
       while (!stop_) {
         const int c = accept(fd_, nullptr, nullptr);
         if (c < 0) break;
-        readers.emplace_back([c] {
+        readers.emplace_back([this, c] {
           char buf[65536];
-          while (read(c, buf, sizeof buf) > 0) {
+          for (;;) {
+            if (stalled_) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(10));
+              if (!stop_) continue;
+            }
+            if (read(c, buf, sizeof buf) <= 0) break;
           }
           close(c);
         });
@@ -76,6 +85,9 @@ class Listener {
       for (auto& r : readers) r.join();
     });
   }
+  // A stalled host: connections stay open, nothing more is read until resume().
+  void stall() { stalled_ = true; }
+  void resume() { stalled_ = false; }
   ~Listener() {
     stop_ = true;
     shutdown(fd_, SHUT_RDWR);
@@ -85,7 +97,7 @@ class Listener {
 
  private:
   int fd_ = -1;
-  std::atomic<bool> stop_{false};
+  std::atomic<bool> stop_{false}, stalled_{false};
   std::thread thread_;
 };
 
@@ -120,6 +132,28 @@ void stop(pid_t pid) {
   waitpid(pid, nullptr, 0);
 }
 
+// Forks /bin/true-like children (fork + _exit) as fast as one process can for `seconds`,
+// sampling the agent's VmRSS every 100 ms; returns the largest.
+long storm(pid_t agent, int seconds) {
+  const pid_t worker = fork();
+  if (worker == 0) {
+    for (;;) {
+      const pid_t c = fork();
+      if (c == 0) _exit(0);
+      if (c > 0) waitpid(c, nullptr, 0);
+    }
+  }
+  long max = 0;
+  const auto end = Clock::now() + std::chrono::seconds(seconds);
+  while (Clock::now() < end) {
+    max = std::max(max, status_kb(agent, "VmRSS"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kill(worker, SIGKILL);
+  waitpid(worker, nullptr, 0);
+  return std::max(max, status_kb(agent, "VmRSS"));
+}
+
 uintmax_t stripped_size(const std::string& path, const fs::path& tmp) {
   const fs::path copy = tmp / fs::path(path).filename();
   fs::copy_file(path, copy, fs::copy_options::overwrite_existing);
@@ -137,6 +171,7 @@ int main(int argc, char** argv) {
     if (k == "--agent") o.agent = argv[i + 1];
     if (k == "--plugin-dir") o.plugin_dir = argv[i + 1];
     if (k == "--runs") o.runs = std::stoi(argv[i + 1]);
+    if (k == "--storm-s") o.storm_s = std::stoi(argv[i + 1]);
   }
   // The forked agents are orphaned when their parents return; as subreaper this program
   // inherits and reaps them.
@@ -175,6 +210,15 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
     const long rss = status_kb(agent, "VmRSS"), anon = status_kb(agent, "RssAnon"),
                file = status_kb(agent, "RssFile");
+    long storm_max = 0, storm_after = 0;
+    if (o.storm_s > 0) {
+      listener.stall();
+      storm_max = storm(agent, o.storm_s);
+      listener.resume();
+      // Drained within a few seconds: the reader takes what the agent held at socket speed.
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      storm_after = status_kb(agent, "VmRSS");
+    }
     stop(agent);
     std::sort(ms.begin(), ms.end());
     uintmax_t total = 0;
@@ -190,6 +234,12 @@ int main(int argc, char** argv) {
     std::printf("| exec to ready, max | %.1f ms |\n", ms.back());
     std::printf("| resident memory idle (VmRSS) | %ld KiB (%.2f MiB; anon %ld, file %ld) |\n", rss,
                 rss / 1024.0, anon, file);
+    if (o.storm_s > 0) {
+      std::printf("| VmRSS during a %d s fork storm, host stalled: max | %ld KiB (%.2f MiB) |\n",
+                  o.storm_s, storm_max, storm_max / 1024.0);
+      std::printf("| VmRSS 3 s after the host reads again | %ld KiB (%.2f MiB) |\n", storm_after,
+                  storm_after / 1024.0);
+    }
     for (const auto& [name, size] : sizes) {
       std::printf("| %s stripped | %ju bytes |\n", name.c_str(), size);
       total += size;
