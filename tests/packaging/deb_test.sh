@@ -71,8 +71,10 @@ step "Depends names the package of every library the shipped binaries link"
 depends=$(dpkg-deb -f "$main" Depends)
 needed=$(find "$root/usr/bin" "$root$plugin_dir" -type f -exec readelf -d {} + |
   sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+# The native architecture's copy: "*/libm.so.6" alone may name libc6-i386 first.
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 for lib in $needed; do
-  pkg=$(dpkg -S "*/$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
+  pkg=$(dpkg -S "*/$multiarch/$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
   [ -n "$pkg" ] || fail "no Debian package on this machine provides $lib"
   expect_contains "$depends" "$pkg" "Depends (for $lib)"
 done
