@@ -12,7 +12,7 @@ namespace {
 // section 4.2.1 (preferred serialization): the argument in the initial byte below 24, else in
 // 1, 2, 4 or 8 big-endian bytes after it. Written here rather than with libcbor's streaming
 // encoders: a call into a shared library per item was about 6% of the agent's time per event
-// (perf, bench/throughput), and libcbor (with the libm it needs) now stays out of the agent's
+// (perf, bench/throughput), and libcbor now stays out of the agent's
 // memory altogether. The decoder, written apart, still uses libcbor: each checks
 // the other (FrameEncoderGolden.*, the round-trip fuzzer).
 size_t head_size(uint64_t argument) {
