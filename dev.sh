@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(build-essential cmake pkg-config libcbor-dev libtomlplusplus-dev libboost-dev
-  libgtest-dev libbenchmark-dev python3 python3-cbor2 forkstat)
+  libgtest-dev libbenchmark-dev python3 python3-cbor2 forkstat
+  nlohmann-json3-dev chromium)  # tools/tree: its JSON reader; its timeline page's browser test
 
 install_missing() {
   local missing=()

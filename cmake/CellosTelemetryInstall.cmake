@@ -1,6 +1,7 @@
 # What `cmake --install` puts where, by component, so that packages and guest images can pick:
 #   agent  the agent, the in-tree plugins, /etc/cellos-telemetry/agent.toml: what a guest needs
-#   tools  cellos-telemetry-recv, the host-side receiver (the .deb, not a guest image)
+#   tools  cellos-telemetry-recv, the host-side receiver, and cellos-telemetry-tree, which reads
+#          its output (the .deb, not a guest image)
 #   doc    the man page and the operator README (the .deb, not a guest image)
 #   sdk    headers, the CMake package CellosTelemetry, the plugin author's guide and example
 # Included at the end of the top-level CMakeLists.txt, once every target exists. The agent's and
@@ -23,6 +24,10 @@ endif()
 
 if(TARGET cellos-telemetry-recv)
   install(TARGETS cellos-telemetry-recv RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    COMPONENT tools)
+endif()
+if(TARGET cellos-telemetry-tree)
+  install(TARGETS cellos-telemetry-tree RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
     COMPONENT tools)
 endif()
 

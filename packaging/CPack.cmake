@@ -57,7 +57,8 @@ probe reports every process spawned, exec'd and exited; its vsock sink sends eac
 CBOR frame to the host (CID 2, port 9001). Plugins are loaded from
 ${CMAKE_INSTALL_FULL_LIBDIR}/cellos-telemetry/plugins.
 
-Also contains cellos-telemetry-recv, the host-side receiver that prints frames as JSON lines.")
+Also contains cellos-telemetry-recv, the host-side receiver that prints frames as JSON lines,
+and cellos-telemetry-tree, which shows those lines as a process tree or a timeline page.")
 # The config is the operator's: upgrades must keep their changes. CPack marks nothing as a
 # conffile by itself. The path is absolute on the target system, as dpkg wants it.
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")

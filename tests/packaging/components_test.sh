@@ -21,4 +21,6 @@ twice=$(uniq -d <<<"$listing")
 
 expect_contains "$(cd "$work/tools" && find . -type f)" "bin/cellos-telemetry-recv" \
   "the receiver is in the tools component"
+expect_contains "$(cd "$work/tools" && find . -type f)" "bin/cellos-telemetry-tree" \
+  "the process tree tool is in the tools component"
 echo "ok: $(wc -l <<<"$listing") files, each in one component"

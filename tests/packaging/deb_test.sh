@@ -48,6 +48,9 @@ done
 if [ -x "$tree/tools/recv/cellos-telemetry-recv" ]; then
   expect_contains "$main_files" ./usr/bin/cellos-telemetry-recv "$main"
 fi
+if [ -x "$tree/tools/tree/cellos-telemetry-tree" ]; then
+  expect_contains "$main_files" ./usr/bin/cellos-telemetry-tree "$main"
+fi
 expect_lacks "$main_files" "/include/|/cmake/|$fixture_names" "$main"
 dev_files=$(dpkg-deb -c "$dev" | awk '{ print $NF }')
 for f in ./usr/include/cellos/telemetry/plugin_abi.h ./usr/include/cellos/telemetry/sdk.hpp \
