@@ -30,8 +30,15 @@ void Ledger::apply(const Event& e) {
 
   const std::string& kind = e.probe_source;
   if (kind == "process.spawned") {
+    const size_t before = processes_.size();
     size_t i = find_or_create(e, true);
     Process& p = processes_[i];
+    if (i < before && !p.start_unseen) {
+      // Reported again (a resync after a snapshot restore, a restarted agent): the first
+      // account stands; only what it lacked is taken.
+      if (!p.argv && !p.exe) take_context(p, e);
+      return;
+    }
     p.comm = e.guest_comm;
     p.start_ns = e.start_ns ? e.start_ns : e.guest_monotonic_ns;
     p.initial = e.initial;

@@ -141,3 +141,18 @@ TEST(TreeLedger, VmLabelsInOrderOfAppearance) {
 )");
   EXPECT_EQ(l.vms(), (std::vector<std::string>{"b", "a"}));
 }
+
+TEST(TreeLedger, ASecondSpawnOfAKnownProcessChangesNothingKnown) {
+  // After a snapshot restore (or a restarted agent) the resync reports running processes again:
+  // the first account stands.
+  auto l = ledger_of(R"(
+{"probe_source":"process.spawned","guest_pid":3,"guest_comm":"a","guest_monotonic_ns":10,"process_id":30,"ppid":1,"start_ns":10}
+{"probe_source":"process.spawned","guest_pid":3,"guest_comm":"a","guest_monotonic_ns":90,"process_id":30,"ppid":1,"start_ns":10,"resync":true}
+{"probe_source":"process.spawned","guest_pid":4,"guest_comm":"b","guest_monotonic_ns":95,"process_id":40,"start_ns":20,"initial":true}
+{"probe_source":"process.spawned","guest_pid":4,"guest_comm":"b","guest_monotonic_ns":99,"process_id":40,"start_ns":20,"initial":true}
+)");
+  ASSERT_EQ(l.processes().size(), 2u);
+  EXPECT_FALSE(only(l, 3).lost_spawn);
+  EXPECT_EQ(only(l, 3).start_ns, 10u);
+  EXPECT_TRUE(only(l, 4).initial);
+}
