@@ -47,7 +47,8 @@ std::string format_offset(int64_t ns) {
   char buf[64];
   const uint64_t mag = ns < 0 ? uint64_t(0) - uint64_t(ns) : uint64_t(ns);
   const uint64_t ms = (mag + 500000) / 1000000;
-  std::snprintf(buf, sizeof buf, "%c%llu.%03llus", ns < 0 ? '-' : '+',
+  // What rounds to zero is "+0.000s", never "-0.000s".
+  std::snprintf(buf, sizeof buf, "%c%llu.%03llus", ns < 0 && ms > 0 ? '-' : '+',
                 static_cast<unsigned long long>(ms / 1000),
                 static_cast<unsigned long long>(ms % 1000));
   return buf;

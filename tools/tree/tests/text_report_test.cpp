@@ -99,3 +99,34 @@ TEST(TreeTextReport, NoControlCharacterFromTheGuestReachesTheOutput) {
   }
   EXPECT_EQ(out.find("\xe2\x80\xae"), std::string::npos);  // U+202E, right-to-left override
 }
+
+TEST(TreeTextReport, RecordedWorkload) {
+  // fixtures/recorded-workload.jsonl: the agent (process ledger and kernel probes, stdout sink
+  // in JSON) on this guest while a script compiled a program, failed to compile another, was
+  // OOM-killed in a 64 MiB memory cgroup and segfaulted; cut to the script's subtree.
+  tr::Ledger l;
+  std::ifstream in(CT_TREE_FIXTURES "/recorded-workload.jsonl");
+  tr::read_events(in, "recorded-workload.jsonl", [&](tr::Event&& e) { l.apply(e); });
+  std::ostringstream out;
+  tr::write_text(l, tr::select(l, {}), {}, out);
+  const std::string s = out.str();
+  auto line_with = [&](const std::string& start) {
+    auto at = s.find(start);
+    return at == std::string::npos ? std::string() : s.substr(at, s.find('\n', at) - at);
+  };
+  EXPECT_EQ(s.substr(0, s.find('\n')), "19 processes, 0 running, 4 failed");
+  EXPECT_EQ(line_with("17041 "),
+            "17041 /bin/sh ./workload.sh  +0.000s 1.06s  exit 0  cpu 4.00ms  rss 1.3 MiB");
+  EXPECT_EQ(line_with("├─ 17078 "),
+            "├─ 17078 ./hello 'a b' '' $'it\\'s'  +0.427s 1.85ms  exit 0  cpu 0ns  rss 1.2 MiB");
+  EXPECT_EQ(line_with("├─ 17079 "),
+            "├─ 17079 cc -c broken.c -o broken.o  +0.430s 89.2ms  exit 1  cpu 4.00ms  rss 2.5 MiB");
+  EXPECT_EQ(line_with("├─ 17090 "),
+            "├─ 17090 /usr/bin/python3 -c 'b = bytearray(512 << 20)'  +0.531s 203ms  killed by "
+            "SIGKILL  cpu 108ms  rss 69.0 MiB  [OOM-killed]");
+  EXPECT_EQ(line_with("├─ 17103 "),
+            "├─ 17103 /usr/bin/python3 -c 'import ctypes; ctypes.string_at(0)'  +0.780s 51.6ms  "
+            "killed by SIGSEGV  cpu 20.0ms  rss 8.5 MiB  [segfault]");
+  EXPECT_EQ(line_with("│  └─ 17080 ").find("│  └─ 17080 /usr/lib/gcc/x86_64-linux-gnu/12/cc1 "),
+            0u);
+}
