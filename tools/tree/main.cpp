@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     std::ofstream page(*o.html, std::ios::binary | std::ios::trunc);
     if (!page)
       return fail(kExitCantCreate, "cannot write " + *o.html + ": " + std::strerror(errno));
-    page << tr::html_page(ledger, shown, (vm.empty() ? "" : vm + " ") + "(" + shown_name + ")");
+    page << tr::html_page(ledger, shown, vm.empty() ? shown_name : vm + " (" + shown_name + ")");
     page.close();
     if (!page)
       return fail(kExitCantCreate, "cannot write " + *o.html + ": " + std::strerror(errno));
