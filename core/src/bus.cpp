@@ -34,6 +34,14 @@ void Bus::route(const ct_event& e) {
     if (!record) record = &builder_.build(e);
     s->queue.push(*record);
     s->fed_since_heartbeat = true;
+    // A probe may route thousands of events in one callback (a burst of kernel events), while
+    // the loop pumps only after it. A sink that can take them is offered them once its queue is
+    // half full, so the queue bounds what a stalled sink costs, not the size of a burst.
+    if (s->ready && !pumping_ &&
+        (s->queue.bytes() > s->queue.capacity_bytes() / 2 ||
+         s->queue.size() > s->queue.capacity() / 2)) {
+      pump_sink(*s);
+    }
   }
   pump_pending_ = true;
 }
@@ -49,6 +57,12 @@ ct_event Bus::event_now(const char* source) const {
 }
 
 void Bus::pump_sink(Sink& s) {
+  if (pumping_) return;
+  pumping_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{pumping_};
   auto& batch = batch_;
   while (s.in_service && s.ready) {
     if (s.queue.unreported_drops() > 0) {

@@ -66,6 +66,7 @@ class SinkQueue {
   // did not fit in, until the records before it go): at most capacity_bytes.
   size_t bytes() const { return wrapped_ ? ring_size_ - head_ + tail_ : tail_ - head_; }
   size_t capacity_bytes() const { return ring_size_; }
+  size_t capacity() const { return capacity_; }  // events
 
   // Drops not yet reported to the sink, and all drops since start.
   uint64_t unreported_drops() const { return unreported_drops_; }

@@ -127,6 +127,20 @@ TEST(Bus, FullQueueDropsItsOldestAndOffersTheExactCountBeforeAnythingNewer) {
   expect_exact_account(bus, id);
 }
 
+// A probe handling a burst routes thousands of events in one callback before the loop pumps: a
+// sink able to take them loses none to a queue smaller than the burst.
+TEST(Bus, BurstLargerThanTheQueueReachesASinkThatKeepsUp) {
+  ct::Bus bus = make_bus();
+  FakeSink sink;
+  const auto id = bus.add_sink(sink, {"*"}, 100);
+  for (uint32_t pid = 1; pid <= 4096; ++pid) route(bus, "process.spawned", pid);
+  bus.pump();
+  EXPECT_EQ(bus.queue(id).total_drops(), 0u);
+  ASSERT_EQ(sink.events_taken(), 4096u);
+  for (uint32_t i = 0; i < 4096; ++i) EXPECT_EQ(sink.got[i].pid, i + 1);  // in order
+  expect_exact_account(bus, id);
+}
+
 TEST(Bus, SinkThatTookAPrefixIsOfferedNothingMoreUntilWoken) {
   ct::Bus bus = make_bus();
   FakeSink sink;
