@@ -31,34 +31,48 @@ constexpr size_t kAckSearchLimit = 1024;
 }
 
 struct Decoded {
-  bool ok = false;
+  bool sequenced = false;  // a connector message whose (cpu, seq) could be read
+  bool ok = false;         // ... and whole
   bool ack = false;
-  uint32_t seq = 0, ack_no = 0, ack_err = 0;
+  uint32_t seq = 0, cpu = 0, ack_no = 0, ack_err = 0;
   ProcEvent event;
 };
 
-// One netlink datagram from the connector: nlmsghdr, cn_msg, proc_event.
+// The bytes of proc_event that precede its union: what and cpu.
+constexpr size_t kEventHeader = offsetof(proc_event, timestamp_ns);
+
+// One netlink datagram from the connector: nlmsghdr, cn_msg, proc_event. A truncated one (of a
+// kind too large for the receive slot) still gives its sequence number, so it is not a "gap".
 Decoded decode(const char* data, size_t len) {
   Decoded d;
   nlmsghdr nh;
   if (len < sizeof nh) return d;
   std::memcpy(&nh, data, sizeof nh);
-  if (nh.nlmsg_len < NLMSG_LENGTH(sizeof(cn_msg)) || nh.nlmsg_len > len) return d;
+  if (nh.nlmsg_len < NLMSG_LENGTH(sizeof(cn_msg))) return d;
+  const size_t have = std::min<size_t>(nh.nlmsg_len, len);
+  if (have < NLMSG_LENGTH(sizeof(cn_msg))) return d;
   const char* cn = data + NLMSG_HDRLEN;
   cn_msg msg;
   std::memcpy(&msg, cn, sizeof msg);
   if (msg.id.idx != CN_IDX_PROC || msg.id.val != CN_VAL_PROC) return d;
-  const size_t payload = nh.nlmsg_len - NLMSG_LENGTH(sizeof(cn_msg));
+  const size_t payload = have - NLMSG_LENGTH(sizeof(cn_msg));
   proc_event ev;
   std::memset(&ev, 0, sizeof ev);
   std::memcpy(&ev, cn + sizeof(cn_msg), std::min<size_t>({payload, msg.len, sizeof ev}));
+  if (payload < kEventHeader || msg.len < kEventHeader) return d;
+  // Every message, acknowledgements included, takes the next number of the CPU it was sent on.
+  d.sequenced = true;
+  d.seq = msg.seq;
+  d.cpu = ev.cpu;
+  if (nh.nlmsg_len > len) return d;
   d.ok = true;
   ProcEvent& e = d.event;
   e.timestamp_ns = ev.timestamp_ns;
+  e.cpu = d.cpu;
+  e.seq = d.seq;
   switch (ev.what) {
     case proc_event::PROC_EVENT_NONE:
       d.ack = true;
-      d.seq = msg.seq;
       d.ack_no = msg.ack;
       d.ack_err = ev.event_data.ack.err;
       break;
@@ -176,16 +190,13 @@ void ProcConnector::subscribe() {
     ++looked;
     const Decoded d =
         decode(reinterpret_cast<const char*>(slots_[0].data()), static_cast<size_t>(n));
+    if (d.sequenced) gaps_.observe(d.cpu, d.seq);
     if (!d.ok) continue;
-    if (d.ack) {
-      if (d.seq == seq_ && d.ack_no == 1) {
-        if (d.ack_err != 0)
-          fail(static_cast<int>(d.ack_err), "the kernel refused the subscription");
-        break;
-      }
-      continue;
+    pending_.push_back(d.event);  // acks too, as kOther: every message read is handed out
+    if (d.ack && d.seq == seq_ && d.ack_no == 1) {
+      if (d.ack_err != 0) fail(static_cast<int>(d.ack_err), "the kernel refused the subscription");
+      break;
     }
-    if (d.event.kind != ProcEvent::Kind::kOther) pending_.push_back(d.event);
   }
 }
 
@@ -201,9 +212,10 @@ int ProcConnector::receive_batch() {
     fail(errno, "recvmmsg");
   }
   for (int i = 0; i < n; ++i) {
-    if (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // not a proc event we know
     const Decoded d = decode(reinterpret_cast<const char*>(slots_[i].data()), headers_[i].msg_len);
-    if (d.ok && !d.ack && d.event.kind != ProcEvent::Kind::kOther) batch_.push_back(d.event);
+    if (d.sequenced) gaps_.observe(d.cpu, d.seq);
+    if (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // not a proc event we know
+    if (d.ok) batch_.push_back(d.event);  // acks and kinds not decoded as kOther
   }
   return n;
 }

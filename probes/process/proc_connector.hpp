@@ -1,5 +1,7 @@
 // The kernel's process connector (NETLINK_CONNECTOR, CN_IDX_PROC): a non-blocking socket the
-// agent's event loop watches, and the loss accounting that goes with it.
+// agent's event loop watches, and the loss accounting that goes with it: every message read, of
+// whatever kind, goes through the per-CPU sequence gap counter (seq_gaps.hpp), so the number of
+// messages lost is exact rather than inferred from ENOBUFS.
 #pragma once
 
 #include <sys/socket.h>
@@ -13,6 +15,7 @@
 
 #include <cellos/telemetry/unique_fd.hpp>
 #include "proc_event.hpp"
+#include "seq_gaps.hpp"
 
 namespace cellos::telemetry::process {
 
@@ -31,9 +34,13 @@ class ProcConnector {
   size_t receive_buffer() const { return receive_buffer_; }
 
   struct Drain {
-    size_t events = 0;        // process events handed to the handler
+    size_t events = 0;        // messages handed to the handler (kOther included)
     bool overflowed = false;  // the kernel reported ENOBUFS: events were lost
-    bool emptied = false;     // the queue was read to the end
+    // Messages found missing (sequence gaps) since the previous drain: during this one, or while
+    // subscribing. A loss shows here once the next message from the same CPU arrives, so it can
+    // come a drain after the ENOBUFS that announced it.
+    uint64_t lost = 0;
+    bool emptied = false;  // the queue was read to the end
   };
 
   // Reads what is queued, without blocking, until the queue is empty or max_events were
@@ -47,6 +54,9 @@ class ProcConnector {
     return drain(
         handle, [](std::span<const ProcEvent>) {}, max_events);
   }
+
+  // The gap counter: lost() is every message found missing since subscribing.
+  const SeqGaps& gaps() const { return gaps_; }
 
   // Events the kernel dropped for this socket since the last call (SO_MEMINFO's drop counter),
   // or nullopt where the kernel cannot say.
@@ -64,7 +74,9 @@ class ProcConnector {
   UniqueFd fd_;
   size_t receive_buffer_ = 0;
   uint32_t seq_ = 0;
-  uint32_t drops_seen_ = 0;         // the kernel's drop counter when last taken
+  uint32_t drops_seen_ = 0;  // the kernel's drop counter when last taken
+  SeqGaps gaps_;
+  uint64_t lost_drained_ = 0;       // gaps_.lost() as the last drain reported it
   std::vector<ProcEvent> pending_;  // read while waiting for the subscription's ack
   std::vector<ProcEvent> batch_;
   std::array<std::array<uint64_t, kSlotBytes / 8>, kBatch> slots_{};
@@ -101,6 +113,8 @@ ProcConnector::Drain ProcConnector::drain(Handler&& handle, BeforeBatch&& before
       break;
     }
   }
+  d.lost = gaps_.lost() - lost_drained_;
+  lost_drained_ = gaps_.lost();
   return d;
 }
 

@@ -18,6 +18,10 @@ struct ProcEvent {
   // exit only: the task's exit_code, a wait status (exit(3) is 0x300, SIGKILL 9, a core dump
   // sets 0x80). The event's exit_signal is not the killing signal but the one the parent gets.
   uint32_t exit_code = 0;
+  // Where the kernel numbered it (seq_gaps.hpp): kOther stands for every message the probe has
+  // no use for (acknowledgements, uid, sid...), handed out too so a reader can account for them.
+  uint32_t cpu = 0;
+  uint32_t seq = 0;
 
   std::string_view comm_view() const;
 };

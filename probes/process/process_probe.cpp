@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "exec_context.hpp"
 #include "exec_context_reader.hpp"
@@ -75,7 +76,11 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
         [this](const cp::ProcEvent& e) { tracker_->handle(e); },
         [this](std::span<const cp::ProcEvent> batch) { read_exit_records(batch); },
         kMaxEventsPerWake);
-    if (d.overflowed) loss_pending_ = true;
+    // ENOBUFS says events were lost; the sequence gaps say how many, once each CPU's next message
+    // arrives (possibly a drain later). Either one calls for a resync.
+    if (d.overflowed) overflowed_ = true;
+    lost_pending_ += d.lost;
+    if (d.overflowed || d.lost > 0) loss_pending_ = true;
     // The sweep waits until the queue is empty: events still queued would otherwise be
     // applied on top of a newer picture of /proc.
     if (loss_pending_ && d.emptied) recover_from_loss();
@@ -141,24 +146,32 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
 
   void recover_from_loss() {
     loss_pending_ = false;
-    const std::optional<uint64_t> counted = connector_->take_dropped();
-    // ENOBUFS proves at least one loss even where the kernel keeps no count.
-    const uint64_t lost = counted && *counted > 0 ? *counted : 1;
+    const uint64_t lost = std::exchange(lost_pending_, 0);
+    const bool overflowed = std::exchange(overflowed_, false);
     // process.lost, not the core's telemetry.dropped: a reader tells kernel-side loss from the
-    // agent's queue loss by probe_source alone.
-    const ct_extra extra = ctt::uint_extra("lost_count", lost);
-    host_.emit(ct_event{sizeof(ct_event), "process.lost", self_pid_, self_comm_.c_str(),
-                        ctt::monotonic_ns(), &extra, 1});
-    if (worth_warning(++overflows_)) {
-      host_.warn("netlink receive queue overflowed (" + std::to_string(overflows_) +
-                 " time(s) so far, " + std::to_string(lost) +
-                 " event(s) lost this time); resynchronising from /proc. A larger "
-                 "receive_buffer_kib absorbs longer bursts");
+    // agent's queue loss by probe_source alone. Only with a count: losses after the last message
+    // from a CPU are counted when its next one arrives, and another process.lost (and resync)
+    // follows then, so the lost_count of all process.lost events adds up to the exact total.
+    if (lost > 0) {
+      const ct_extra extra = ctt::uint_extra("lost_count", lost);
+      host_.emit(ct_event{sizeof(ct_event), "process.lost", self_pid_, self_comm_.c_str(),
+                          ctt::monotonic_ns(), &extra, 1});
+    }
+    if (worth_warning(++losses_)) {
+      host_.warn(std::string(overflowed ? "netlink receive queue overflowed"
+                                        : "kernel process events missing (sequence gap)") +
+                 " (" + std::to_string(losses_) + " time(s) so far, " + std::to_string(lost) +
+                 " event(s) counted lost this time, " + std::to_string(connector_->gaps().lost()) +
+                 " in all); resynchronising from /proc. A larger receive_buffer_kib absorbs "
+                 "longer bursts");
     }
     // Exits whose events were lost left their names behind; a later holder of the pid must not
     // inherit one.
     if (exit_names_) exit_names_->clear();
+    // What the sweep finds (processes that appeared or vanished in the gap) says resync = true.
+    resyncing_ = true;
     sweep(true);
+    resyncing_ = false;
   }
 
   // Every task exit queues a taskstats record before its connector event. Reading them before
@@ -227,7 +240,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
           .u("read_bytes", a.read_bytes)
           .u("write_bytes", a.write_bytes);
     }
-    if (r.resync) event_.b("resync", true);
+    if (r.resync || resyncing_) event_.b("resync", true);
     host_.emit(event_);
   }
 
@@ -273,7 +286,10 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   uint64_t truncated_seen_ = 0, truncated_warnings_ = 0;
   uint64_t evicted_seen_ = 0, evicted_warnings_ = 0;
   bool loss_pending_ = false;
-  uint64_t overflows_ = 0;
+  bool overflowed_ = false;    // ENOBUFS since the last resync
+  uint64_t lost_pending_ = 0;  // counted (sequence gaps) since the last process.lost
+  bool resyncing_ = false;     // a sweep after loss is reporting
+  uint64_t losses_ = 0;
   uint64_t failed_sweeps_ = 0;
   uint64_t untracked_warned_ = 0;
   uint64_t untracked_warnings_ = 0;

@@ -1,17 +1,27 @@
 #include "e2e_support.hpp"
 
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <stdexcept>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <thread>
 
 namespace cellos::telemetry::process::testing {
@@ -106,8 +116,6 @@ pid_t spawn_with_comm_at_pid(const std::string& comm, pid_t pid, const std::stri
   return static_cast<pid_t>(child);
 }
 
-namespace {
-
 // The state letter of /proc/PID/stat (field 3, after the last ')').
 char process_state(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -115,8 +123,6 @@ char process_state(pid_t pid) {
   const size_t close = line.rfind(')');
   return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
 }
-
-}  // namespace
 
 void freeze(const Agent& agent) {
   agent.process().signal(SIGSTOP);
@@ -160,6 +166,155 @@ bool can_unshare_net() {
 
 void touch(const std::string& path) {
   std::ofstream(path) << "go\n";
+}
+
+}  // namespace cellos::telemetry::process::testing
+
+namespace cellos::telemetry::process::testing {
+
+namespace {
+
+// nlmsghdr, cn_msg, the operation: byte by byte, as cn_msg ends in a flexible array.
+bool send_connector_op(int fd, uint32_t op) {
+  char req[NLMSG_LENGTH(sizeof(cn_msg) + sizeof op)] = {};
+  nlmsghdr nh{};
+  nh.nlmsg_len = sizeof req;
+  nh.nlmsg_type = NLMSG_DONE;
+  cn_msg cn{};
+  cn.id.idx = CN_IDX_PROC;
+  cn.id.val = CN_VAL_PROC;
+  cn.len = sizeof op;
+  std::memcpy(req, &nh, sizeof nh);
+  std::memcpy(req + NLMSG_HDRLEN, &cn, sizeof cn);
+  std::memcpy(req + NLMSG_HDRLEN + sizeof cn, &op, sizeof op);
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  return sendto(fd, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) ==
+         static_cast<ssize_t>(sizeof req);
+}
+
+}  // namespace
+
+std::vector<pid_t> fork_on_each_cpu() {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  sched_getaffinity(0, sizeof all, &all);
+  std::vector<pid_t> pids;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &all)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+    const pid_t pid = fork();  // the fork message is sent from this CPU, the exit from the child's
+    if (pid == 0) _exit(0);
+    t::wait_pid(pid);
+    pids.push_back(pid);
+  }
+  sched_setaffinity(0, sizeof all, &all);
+  return pids;
+}
+
+std::optional<uint64_t> connector_drops(pid_t pid) {
+  std::set<std::string> inodes;
+  const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(fds, ec)) {
+    const std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::ifstream table("/proc/net/netlink");
+  std::string line;
+  std::getline(table, line);  // the header: sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+  std::optional<uint64_t> drops;
+  while (std::getline(table, line)) {
+    std::istringstream f(line);
+    std::string sk, eth, port, groups, rmem, wmem, dump, locks, dropped, inode;
+    if (!(f >> sk >> eth >> port >> groups >> rmem >> wmem >> dump >> locks >> dropped >> inode))
+      continue;
+    if (eth != "11" || !inodes.count(inode)) continue;  // 11: NETLINK_CONNECTOR
+    drops = drops.value_or(0) + std::stoull(dropped);
+  }
+  return drops;
+}
+
+std::set<uint32_t> live_processes() {
+  std::set<uint32_t> pids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const char state = process_state(static_cast<pid_t>(std::stoul(name)));
+    if (state != '?' && state != 'Z') pids.insert(static_cast<uint32_t>(std::stoul(name)));
+  }
+  return pids;
+}
+
+void ping_each_cpu(const std::vector<int>& only) {
+  const int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+  if (fd < 0) return;
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  sched_getaffinity(0, sizeof all, &all);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &all)) continue;
+    if (!only.empty() && std::find(only.begin(), only.end(), cpu) == only.end()) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+    // The kernel handles the request in the sender's context: the ack leaves from this CPU.
+    send_connector_op(fd, 0);
+  }
+  sched_setaffinity(0, sizeof all, &all);
+  close(fd);
+}
+
+ConnectorWitness::ConnectorWitness() {
+  fd_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+  if (fd_ < 0) throw std::runtime_error("witness: socket: " + std::string(strerror(errno)));
+  const int size = 32 << 20;  // the kernel doubles it: 64 MiB, tens of thousands of messages
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = CN_IDX_PROC;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd_);
+    throw std::runtime_error("witness: bind: " + std::string(strerror(errno)));
+  }
+  if (!send_connector_op(fd_, PROC_CN_MCAST_LISTEN)) {
+    close(fd_);
+    throw std::runtime_error("witness: subscribe: " + std::string(strerror(errno)));
+  }
+}
+
+ConnectorWitness::~ConnectorWitness() {
+  send_connector_op(fd_, PROC_CN_MCAST_IGNORE);
+  close(fd_);
+}
+
+bool ConnectorWitness::read() {
+  char buf[512];
+  for (;;) {
+    const ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {
+        lost_ = true;
+        continue;
+      }
+      break;  // EAGAIN: all read
+    }
+    const size_t header = NLMSG_HDRLEN + sizeof(cn_msg);
+    if (static_cast<size_t>(n) < header + 8) continue;
+    cn_msg cn;
+    std::memcpy(&cn, buf + NLMSG_HDRLEN, sizeof cn);
+    uint32_t what = 0, cpu = 0;  // proc_event begins with what, then cpu
+    std::memcpy(&what, buf + header, 4);
+    std::memcpy(&cpu, buf + header + 4, 4);
+    messages_.push_back(Message{cpu, cn.seq, what});
+  }
+  return !lost_;
 }
 
 }  // namespace cellos::telemetry::process::testing

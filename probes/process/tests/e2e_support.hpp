@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,5 +69,51 @@ bool wait_until_observing(const Agent& agent, bool polling);
 bool can_unshare_net();
 
 void touch(const std::string& path);
+
+// Forks a child that exits at once from each CPU this process may run on (the caller's thread
+// pinned to it for the fork), so every CPU sends the connector a message: a baseline for each
+// CPU's sequence numbers before a test's losses, or the message that closes a gap after them.
+// The children's pids, reaped.
+std::vector<pid_t> fork_on_each_cpu();
+
+// Exactly one connector message from each CPU, and no process: from a throwaway socket pinned to
+// each CPU in turn, an operation the kernel does not know, which it acknowledges (EINVAL) to every
+// listener and otherwise ignores. cpus: those to ping (default: all this process may use).
+void ping_each_cpu(const std::vector<int>& cpus = {});
+
+// The kernel's own count of messages it dropped for pid's process connector socket(s): the
+// Drops column of /proc/net/netlink (protocol 11), read from outside the process. nullopt when
+// pid holds no such socket.
+std::optional<uint64_t> connector_drops(pid_t pid);
+
+// The state letter of /proc/PID/stat ('R', 'S', 'Z'...), or '?' when there is no such process.
+char process_state(pid_t pid);
+
+// The thread-group ids /proc lists now, zombies left out (the probe reports an exit when the
+// kernel does, before the parent reaps it).
+std::set<uint32_t> live_processes();
+
+// An independent witness of what the kernel sent: its own connector socket, written apart from
+// ProcConnector, with a queue large enough to lose nothing in a test. Every message is kept as
+// (cpu, seq, what).
+class ConnectorWitness {
+ public:
+  ConnectorWitness();  // subscribed when it returns; throws std::runtime_error if it cannot
+  ~ConnectorWitness();
+  ConnectorWitness(const ConnectorWitness&) = delete;
+  ConnectorWitness& operator=(const ConnectorWitness&) = delete;
+
+  struct Message {
+    uint32_t cpu, seq, what;
+  };
+  // Reads what is queued; false if the kernel reported a loss (the witness is then worthless).
+  bool read();
+  const std::vector<Message>& messages() const { return messages_; }
+
+ private:
+  int fd_ = -1;
+  bool lost_ = false;
+  std::vector<Message> messages_;
+};
 
 }  // namespace cellos::telemetry::process::testing
