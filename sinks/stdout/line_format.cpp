@@ -3,6 +3,8 @@
 #include <cellos/telemetry/text.hpp>
 
 #include <cstdio>
+#include <cstring>
+#include <string_view>
 
 namespace cellos::telemetry::stdout_sink {
 
@@ -48,6 +50,88 @@ void append_value(std::string& out, const ct_value& v) {
   }
 }
 
+const ct_value* find_extra(const ct_event& e, std::string_view key, uint32_t type) {
+  for (uint32_t i = 0; i < e.n_extras; ++i) {
+    if (e.extras[i].value.type == type && e.extras[i].key && key == e.extras[i].key) {
+      return &e.extras[i].value;
+    }
+  }
+  return nullptr;
+}
+
+// The process ledger's keys a text line shows in words (issue 12), each with the one type it is
+// shown for; of any other type it stays key=value like any extra.
+struct Ledger {
+  const ct_value* ppid = nullptr;            // uint: "ppid 1", right after the name
+  const ct_value* exit_code = nullptr;       // uint or negint: "exit 3"
+  const ct_value* signal = nullptr;          // uint: "signal 9 (SIGKILL)"
+  const ct_value* core_dumped = nullptr;     // bool: ", core dumped" when true
+  const ct_value* argv = nullptr;            // text list: "argv: ls -l", last
+  const ct_value* argv_truncated = nullptr;  // bool: " ... (truncated)" when true
+
+  explicit Ledger(const ct_event& e)
+      : ppid(find_extra(e, "ppid", CT_VALUE_UINT)),
+        exit_code(find_extra(e, "exit_code", CT_VALUE_UINT)),
+        signal(find_extra(e, "signal", CT_VALUE_UINT)),
+        core_dumped(find_extra(e, "core_dumped", CT_VALUE_BOOL)),
+        argv(find_extra(e, "argv", CT_VALUE_TEXT_LIST)),
+        argv_truncated(find_extra(e, "argv_truncated", CT_VALUE_BOOL)) {
+    if (!exit_code) exit_code = find_extra(e, "exit_code", CT_VALUE_NEGINT);
+    // Without the status they qualify, the qualifiers are ordinary extras.
+    if (!signal) core_dumped = nullptr;
+    if (!argv) argv_truncated = nullptr;
+  }
+  bool shown(const ct_value* v) const {
+    return v == ppid || v == exit_code || v == signal || v == core_dumped || v == argv ||
+           v == argv_truncated;
+  }
+};
+
+// One argument as a person would type it: bare when that is unambiguous (not empty; no space,
+// quote or backslash; nothing the JSON escaper would change), else as a JSON string, which
+// escapes every control, C1, bidi control and invalid byte. A bare word never starts with a
+// quote, so the two cannot be confused.
+void append_argument(std::string& out, std::string_view arg) {
+  const size_t at = out.size();
+  append_json_string(out, arg);
+  const bool plain = !arg.empty() && out.size() - at == arg.size() + 2 &&
+                     arg.find_first_of(" \"\\") == std::string_view::npos;
+  if (plain) {
+    out.erase(at);
+    out.append(arg);
+  }
+}
+
+void append_ledger_status(std::string& out, const Ledger& l) {
+  if (l.exit_code) {
+    out += "  exit ";
+    out += l.exit_code->type == CT_VALUE_UINT ? std::to_string(l.exit_code->as.u)
+                                              : std::to_string(l.exit_code->as.i);
+  }
+  if (l.signal) {
+    out += "  signal " + std::to_string(l.signal->as.u);
+    const char* name =
+        l.signal->as.u < 65 ? sigabbrev_np(static_cast<int>(l.signal->as.u)) : nullptr;
+    if (name) {
+      out += " (SIG";
+      out += name;
+      out += ')';
+    }
+    if (l.core_dumped && l.core_dumped->as.b) out += ", core dumped";
+  }
+}
+
+void append_ledger_argv(std::string& out, const Ledger& l) {
+  if (!l.argv) return;
+  out += "  argv:";
+  if (l.argv->as.list.n == 0) out += " (none)";
+  for (uint32_t i = 0; i < l.argv->as.list.n; ++i) {
+    out += ' ';
+    append_argument(out, view(l.argv->as.list.items[i]));
+  }
+  if (l.argv_truncated && l.argv_truncated->as.b) out += " ... (truncated)";
+}
+
 }  // namespace
 
 void append_json_line(std::string& out, const ct_event& e) {
@@ -81,13 +165,17 @@ void append_text_line(std::string& out, const ct_event& e) {
   std::snprintf(pid, sizeof pid, " pid %-7u comm ", e.guest_pid);
   out += pid;
   append_console_text(out, e.guest_comm);
+  const Ledger ledger(e);
+  if (ledger.ppid) out += "  ppid " + std::to_string(ledger.ppid->as.u);
+  append_ledger_status(out, ledger);
   for (uint32_t i = 0; i < e.n_extras; ++i) {
-    if (!known(e.extras[i].value)) continue;
+    if (!known(e.extras[i].value) || ledger.shown(&e.extras[i].value)) continue;
     out += "  ";
     append_console_text(out, e.extras[i].key);
     out += '=';
     append_value(out, e.extras[i].value);
   }
+  append_ledger_argv(out, ledger);
   out += '\n';
 }
 

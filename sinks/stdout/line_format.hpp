@@ -14,6 +14,9 @@ void append_json_line(std::string& out, const ct_event& e);
 // Text from the event is escaped for a console (cellos/telemetry/text.hpp, append_console_text):
 // "\x0a" for a newline, "\u{9b}" for CSI, "\\" for a backslash.
 // Extra values in their JSON form: 7, -3, true, "text escaped as in JSON", ["a","b"].
+// The process ledger's keys read as words instead: "ppid 1" after the comm, then "exit 3" or
+// "signal 9 (SIGKILL), core dumped", the other extras, and last "argv: ls -l "a b"" (an argument
+// bare when unambiguous, else a JSON string; " ... (truncated)" when argv_truncated).
 void append_text_line(std::string& out, const ct_event& e);
 
 }  // namespace cellos::telemetry::stdout_sink
