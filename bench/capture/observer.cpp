@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -55,8 +56,14 @@ CpuTime Observer::cpu() const {
     }
     t.ticks = utime + stime;
   }
-  std::ifstream sched("/proc/" + std::to_string(pid_) + "/schedstat");
-  sched >> t.on_cpu_ns;
+  // Every thread's time on CPU (schedstat's first field), so a helper thread is not missed.
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
+    std::ifstream sched(task.path() / "schedstat");
+    uint64_t ns = 0;
+    if (sched >> ns) t.on_cpu_ns += ns;
+  }
   return t;
 }
 

@@ -12,7 +12,7 @@ namespace capture_bench {
 
 struct CpuTime {
   uint64_t ticks = 0;      // utime + stime from /proc/PID/stat, in USER_HZ ticks (10 ms)
-  uint64_t on_cpu_ns = 0;  // /proc/PID/schedstat: the same time, to the nanosecond
+  uint64_t on_cpu_ns = 0;  // /proc/PID/task/*/schedstat: the same time, to the nanosecond
   CpuTime operator-(const CpuTime& o) const { return {ticks - o.ticks, on_cpu_ns - o.on_cpu_ns}; }
 };
 

@@ -13,6 +13,7 @@ struct Seen {
   bool spawned = false, exec = false, exited = false;
   bool exec_right = false, exited_right = false;
   uint64_t spawned_ns = 0;
+  size_t exec_events = 0, argv_present = 0, raced = 0;
 };
 
 std::string pct(size_t n, size_t of) {
@@ -34,12 +35,6 @@ std::optional<double> percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-std::string list(const std::vector<double>& v, int decimals) {
-  std::string s;
-  for (double x : v) s += (s.empty() ? "" : ", ") + fixed(x, decimals);
-  return s;
-}
-
 Row tally(const std::string& name, const std::vector<Spawn>& spawns,
           const std::unordered_map<uint32_t, Seen>& seen, bool comm_checked) {
   Row r;
@@ -53,9 +48,11 @@ Row tally(const std::string& name, const std::vector<Spawn>& spawns,
     r.spawned += x.spawned;
     r.exec += comm_checked ? x.exec_right : x.exec;
     r.exited += x.exited;
-    r.events += size_t{x.spawned} + x.exec + x.exited;
     r.all_three +=
         x.spawned && x.exec && x.exited && (!comm_checked || (x.exec_right && x.exited_right));
+    r.exec_events += x.exec_events;
+    r.argv_present += x.argv_present;
+    r.raced += x.raced;
     if (x.spawned && x.spawned_ns) {
       r.latencies_us.push_back(static_cast<double>(x.spawned_ns - s.fork_ns) / 1000.0);
     }
@@ -70,26 +67,19 @@ double median(std::vector<double> v) {
 }
 
 void Row::add(const Row& round, const CpuTime& used) {
-  observer = round.observer;
-  comm_checked = round.comm_checked;
   processes += round.processes;
   spawned += round.spawned;
   exec += round.exec;
   exited += round.exited;
   all_three += round.all_three;
+  exec_events += round.exec_events;
+  argv_present += round.argv_present;
+  raced += round.raced;
   latencies_us.insert(latencies_us.end(), round.latencies_us.begin(), round.latencies_us.end());
-  events += round.events;
-  cpu.push_back(used);
-  round_events.push_back(round.events);
-}
-
-std::vector<double> Row::cpu_per_10k() const {
-  std::vector<double> v;
-  for (size_t i = 0; i < cpu.size(); ++i) {
-    const double s = static_cast<double>(cpu[i].on_cpu_ns) / 1e9;
-    v.push_back(round_events[i] ? s * 10000.0 / static_cast<double>(round_events[i]) : 0.0);
+  if (round.processes) {
+    cpu_us_per_process.push_back(static_cast<double>(used.on_cpu_ns) / 1000.0 /
+                                 static_cast<double>(round.processes));
   }
-  return v;
 }
 
 std::vector<CapturedEvent> read_capture(const std::string& path) {
@@ -116,7 +106,7 @@ std::vector<CapturedEvent> read_capture(const std::string& path) {
 }
 
 Row score_capture(const std::string& name, const std::vector<Spawn>& spawns,
-                  const std::vector<CapturedEvent>& events) {
+                  const std::vector<CapturedEvent>& events, const std::string& expected_comm) {
   std::unordered_map<uint32_t, Seen> seen;
   for (const Spawn& s : spawns) seen[static_cast<uint32_t>(s.pid)];
   for (const CapturedEvent& e : events) {
@@ -128,17 +118,20 @@ Row score_capture(const std::string& name, const std::vector<Spawn>& spawns,
       x.spawned_ns = e.ns;
     } else if (e.source == "process.exec") {
       x.exec = true;
-      x.exec_right = x.exec_right || e.comm == "true";
+      x.exec_right = x.exec_right || e.comm == expected_comm;
+      ++x.exec_events;
+      x.argv_present += e.has_argv;
+      x.raced += e.raced;
     } else if (e.source == "process.exited") {
       x.exited = true;
-      x.exited_right = x.exited_right || e.comm == "true";
+      x.exited_right = x.exited_right || e.comm == expected_comm;
     }
   }
   return tally(name, spawns, seen, true);
 }
 
 Row score_forkstat(const std::string& name, const std::vector<Spawn>& spawns,
-                   const std::string& output) {
+                   const std::string& output, const std::string& expected_argv0) {
   std::unordered_map<uint32_t, Seen> seen;
   for (const Spawn& s : spawns) seen[static_cast<uint32_t>(s.pid)];
   std::istringstream in(output);
@@ -159,43 +152,79 @@ Row score_forkstat(const std::string& name, const std::vector<Spawn>& spawns,
     // The process column is the command line forkstat read from /proc ("<unknown>" once the
     // process is gone): right when it names /bin/true.
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    const bool right = line.ends_with(" /bin/true") || line.ends_with(" true");
+    const bool right = line.ends_with(" " + expected_argv0) ||
+                       line.find(" " + expected_argv0 + " ") != std::string::npos;
     Seen& x = it->second;
     if (event == "fork" && info == "child") x.spawned = true;
     if (event == "exec") {
       x.exec = true;
       x.exec_right = x.exec_right || right;
+      ++x.exec_events;
+      x.argv_present += right;  // it read the command line before the process was gone
     }
     if (event == "exit") {
       x.exited = true;
       x.exited_right = x.exited_right || right;
     }
   }
-  return tally(name, spawns, seen, true);
+  Row r = tally(name, spawns, seen, true);
+  r.has_latency = false;
+  r.has_argv = true;
+  return r;
 }
 
-std::string markdown_table(const std::vector<Row>& rows) {
-  std::string t =
-      "| observer | processes | spawned | exec (comm `true`) | exited | all three, right comm "
-      "| fork→spawned median | fork→spawned p99 | events reported | CPU s / 10k events, median "
-      "(each round) "
-      "| utime+stime ticks (each round) |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|\n";
+Row score_floor(const std::string& name, const std::vector<Spawn>& spawns,
+                const std::string& output) {
+  std::unordered_map<uint32_t, Seen> seen;
+  for (const Spawn& s : spawns) seen[static_cast<uint32_t>(s.pid)];
+  std::istringstream in(output);
+  std::string kind;
+  uint32_t pid = 0;
+  while (in >> kind >> pid) {
+    const auto it = seen.find(pid);
+    if (it == seen.end()) continue;
+    Seen& x = it->second;
+    if (kind == "fork") x.spawned = true;
+    if (kind == "exec") {
+      x.exec = true;
+      ++x.exec_events;
+    }
+    if (kind == "exit") x.exited = true;
+  }
+  Row r = tally(name, spawns, seen, false);
+  r.has_latency = false;
+  return r;
+}
+
+std::string markdown_table(const std::string& workload, const std::vector<Row>& rows) {
+  std::string t = "| " + workload +
+                  " | processes | spawned | exec | exited | all three | exec with argv / "
+                  "raced | fork→spawned median / p99 | CPU µs per process, median (min–max) |\n"
+                  "|---|---|---|---|---|---|---|---|---|\n";
   for (const Row& r : rows) {
+    std::string cpu = "n/a";
+    if (!r.cpu_us_per_process.empty()) {
+      const auto [lo, hi] =
+          std::minmax_element(r.cpu_us_per_process.begin(), r.cpu_us_per_process.end());
+      cpu = "**" + fixed(median(r.cpu_us_per_process), 1) + "** (" + fixed(*lo, 1) + "–" +
+            fixed(*hi, 1) + ")";
+    }
+    const std::string names = r.comm_checked ? "" : " (no names)";
     const auto med = percentile(r.latencies_us, 0.5);
     const auto p99 = percentile(r.latencies_us, 0.99);
-    std::string ticks;
-    for (const CpuTime& c : r.cpu) ticks += (ticks.empty() ? "" : ", ") + std::to_string(c.ticks);
-    const auto per10k = r.cpu_per_10k();
-    t += "| " + r.observer + " | " + std::to_string(r.processes) + " | " +
-         pct(r.spawned, r.processes) + " | " + pct(r.exec, r.processes) +
-         (r.comm_checked ? "" : " (any name)") + " | " + pct(r.exited, r.processes) + " | " +
-         (r.comm_checked ? pct(r.all_three, r.processes)
-                         : pct(r.all_three, r.processes) + " (names not checked)") +
-         " | " + (med ? fixed(*med, 0) + " µs" : "n/a") + " | " +
-         (p99 ? fixed(*p99, 0) + " µs" : "n/a") + " | " + std::to_string(r.events) + " | " +
-         (r.events ? "**" + fixed(median(per10k), 3) + "** (" + list(per10k, 3) + ")" : "n/a") +
-         " | " + ticks + " |\n";
+    const std::string dash = "—";
+    t += "| " + r.observer + " | " + std::to_string(r.processes) + " | ";
+    if (!r.scored) {
+      t += dash + " | " + dash + " | " + dash + " | " + dash + " | " + dash + " | " + dash + " | " +
+           cpu + " |\n";
+      continue;
+    }
+    t += pct(r.spawned, r.processes) + " | " + pct(r.exec, r.processes) + names + " | " +
+         pct(r.exited, r.processes) + " | " + pct(r.all_three, r.processes) + " | " +
+         (r.has_argv ? pct(r.argv_present, r.exec_events) + " / " + pct(r.raced, r.exec_events)
+                     : dash) +
+         " | " + (r.has_latency && med ? fixed(*med, 0) + " / " + fixed(*p99, 0) + " µs" : dash) +
+         " | " + cpu + " |\n";
   }
   return t;
 }
