@@ -86,7 +86,7 @@ install(FILES
 # The plugin author's guide and complete out-of-tree plugins to start from, laid out as in the
 # source tree (docs/, examples/) so that the relative links between them hold once installed.
 set(_ct_sdk_docdir ${CMAKE_INSTALL_DATAROOTDIR}/doc/cellos-telemetry-dev)
-install(FILES ${PROJECT_SOURCE_DIR}/docs/writing-a-probe.md
+install(FILES ${PROJECT_SOURCE_DIR}/docs/writing-a-probe.md ${PROJECT_SOURCE_DIR}/docs/stream-identity.md
   DESTINATION ${_ct_sdk_docdir}/docs COMPONENT sdk)
 install(DIRECTORY
     ${PROJECT_SOURCE_DIR}/examples/hello-probe

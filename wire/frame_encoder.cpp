@@ -214,9 +214,7 @@ void write_value(BodyWriter& w, const Planned& p) {
   }
 }
 
-}  // namespace
-
-size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) {
+size_t encode(const ct_event& e, const uint64_t* seq, std::span<uint8_t> out, bool* truncated) {
   if (out.size() < kMaxFrameBytes) {
     throw std::invalid_argument("encode_frame: the output must hold kMaxFrameBytes");
   }
@@ -230,7 +228,7 @@ size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) 
   bool cut = false;
   for (uint32_t i = 0; e.extras != nullptr && i < e.n_extras; ++i) {
     const ct_extra& x = e.extras[i];
-    if (!known(x)) continue;
+    if (!known(x) || (seq != nullptr && kSeqKey == x.key)) continue;
     if (kept == plan.size()) {
       cut = true;
       break;
@@ -249,11 +247,12 @@ size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) 
     const size_t base = 16 + 3 + 13 + text_size(e.probe_source) + 10 + head_size(e.guest_pid) + 11 +
                         text_size(e.guest_comm) + 19 + head_size(e.guest_monotonic_ns);
     const size_t flag = text_size(kExtrasTruncatedKey) + 1;
+    const size_t seq_pair = seq != nullptr ? text_size(kSeqKey) + head_size(*seq) : 0;
     size_t extras_size = 0;
     for (size_t i = 0; i < kept; ++i) extras_size += plan[i].size();
     const auto total = [&] {
-      return head_size(kWireKeys.size() + kept + (cut ? 1 : 0)) + base + extras_size +
-             (cut ? flag : 0);
+      return head_size(kWireKeys.size() + (seq ? 1 : 0) + kept + (cut ? 1 : 0)) + base + seq_pair +
+             extras_size + (cut ? flag : 0);
     };
     if (total() > kMaxBodyBytes) cut = true;
     // List items from the end, the last list first; then whole extras from the end.
@@ -271,7 +270,7 @@ size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) 
   }
   if (truncated != nullptr) *truncated = cut;
 
-  const size_t pairs = kept + (cut ? 1 : 0);
+  const size_t pairs = (seq != nullptr ? 1 : 0) + kept + (cut ? 1 : 0);
   if (pairs == 0) {
     w.constant(runs.head);
   } else {
@@ -287,6 +286,10 @@ size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) 
   w.text(e.guest_comm);
   w.constant(runs.ns_key);
   w.uint(e.guest_monotonic_ns);
+  if (seq != nullptr) {
+    w.text(kSeqKey);
+    w.uint(*seq);
+  }
   for (size_t i = 0; i < kept; ++i) {
     w.text(plan[i].extra->key);
     write_value(w, plan[i]);
@@ -303,9 +306,25 @@ size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) 
   return kLengthPrefixBytes + length;
 }
 
+}  // namespace
+
+size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated) {
+  return encode(e, nullptr, out, truncated);
+}
+
+size_t encode_frame(const ct_event& e, uint64_t seq, std::span<uint8_t> out, bool* truncated) {
+  return encode(e, &seq, out, truncated);
+}
+
 std::string encode_frame(const ct_event& e) {
   std::array<uint8_t, kMaxFrameBytes> buffer;
   const size_t n = encode_frame(e, buffer);
+  return std::string(reinterpret_cast<const char*>(buffer.data()), n);
+}
+
+std::string encode_frame(const ct_event& e, uint64_t seq) {
+  std::array<uint8_t, kMaxFrameBytes> buffer;
+  const size_t n = encode_frame(e, seq, buffer);
   return std::string(reinterpret_cast<const char*>(buffer.data()), n);
 }
 

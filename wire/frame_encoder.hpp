@@ -40,7 +40,15 @@ inline constexpr std::array<std::string_view, 5> kWireKeys = {
 // what the core lets through); out is then garbage.
 size_t encode_frame(const ct_event& e, std::span<uint8_t> out, bool* truncated = nullptr);
 
+// The same with `seq` first after the five keys: the frame's number in its stream (the vsock
+// sink's, consecutive from 1 per stream_id; sinks/vsock/README.md, "Streams"). It is never cut
+// to fit, and an extra of the event also named seq is skipped (the core refuses one anyway).
+inline constexpr std::string_view kSeqKey = "seq";
+size_t encode_frame(const ct_event& e, uint64_t seq, std::span<uint8_t> out,
+                    bool* truncated = nullptr);
+
 // The same, into a new string; empty when oversized. For tests and tools.
 std::string encode_frame(const ct_event& e);
+std::string encode_frame(const ct_event& e, uint64_t seq);
 
 }  // namespace cellos::telemetry::wire

@@ -214,6 +214,10 @@ Tally Ledger::tally(uint32_t agent_pid, const StormStarts& storm,
       t.core_dropped += count;
       continue;  // a report about the queue, not an event that went through it
     }
+    if (source == "agent.hello" && r.pid == agent_pid) {
+      ++t.hellos;
+      continue;  // the vsock sink's introduction of a connection, not an event it took
+    }
     if (source == kLost && r.pid == agent_pid) {
       ++t.probe_reports;
       t.probe_dropped += count;

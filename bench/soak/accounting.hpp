@@ -57,6 +57,8 @@ struct Tally {
   // The core's loss reports on this sink (telemetry.dropped from the agent's pid; agent.* and
   // telemetry.* are the core's alone): how many, and the sum of their dropped_count.
   uint64_t core_reports = 0, core_dropped = 0;
+  // The vsock sink's agent.hello frames (one per connection, and per new stream): not events.
+  uint64_t hellos = 0;
   // The process probe's kernel-loss reports (process.lost), received: how many, and the sum of
   // their lost_count. Ordinary events that went through the queue.
   uint64_t probe_reports = 0, probe_dropped = 0;

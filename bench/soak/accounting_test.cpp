@@ -193,3 +193,18 @@ TEST(SoakAccounting, SinkAccountFromTheAgentLog) {
   EXPECT_EQ(soak::parse_sink_account(log, "sinks.stdout[0]")->queued, 2u);
   EXPECT_FALSE(soak::parse_sink_account(log, "sinks.vsock[1]"));
 }
+
+namespace {
+
+// Issue 15: the vsock sink introduces every connection with agent.hello, a frame of its own.
+TEST(SoakAccounting, HellosAreTheConnectionsNotEvents) {
+  soak::Ledger l;
+  add(l, line("agent.hello", kAgent, "cellos-telemetr", 10) + dropped(kAgent, 50, 7), true);
+  add(l, line("agent.hello", kAgent, "cellos-telemetr", 90), false);
+  const auto t = l.tally(kAgent, {}, "soak-storm");
+  EXPECT_EQ(t.hellos, 2u);
+  EXPECT_EQ(t.events, 0u);
+  EXPECT_EQ(t.core_reports, 1u);
+}
+
+}  // namespace

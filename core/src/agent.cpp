@@ -6,10 +6,16 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <system_error>
 
 #include "check_config_report.hpp"
+#include "config_digest.hpp"
 #include "log.hpp"
+
+#ifndef CELLOS_TELEMETRY_VERSION
+#define CELLOS_TELEMETRY_VERSION "0.0.0"
+#endif
 
 namespace cellos::telemetry {
 
@@ -28,6 +34,12 @@ std::string read_self_comm() {
   return comm.empty() ? "cellos-telemetr" : comm;
 }
 
+std::string hex_id(uint64_t id) {
+  char s[20];
+  std::snprintf(s, sizeof s, "%016llx", static_cast<unsigned long long>(id));
+  return s;
+}
+
 }  // namespace
 
 void prepare_signals() {
@@ -42,6 +54,7 @@ void prepare_signals() {
 Agent::Agent(AgentConfig config, std::vector<std::string> plugin_dirs)
     : config_(std::move(config)),
       plugin_dirs_(std::move(plugin_dirs)),
+      stream_(draw_stream_id(), read_boot_id(), CELLOS_TELEMETRY_VERSION),
       bus_(Bus::Origin{static_cast<uint32_t>(getpid()), read_self_comm()}) {}
 
 Agent::~Agent() {
@@ -65,6 +78,7 @@ void Agent::load() {
       OptionValues options = validate_options(ic, d.options, d.n_options);
       auto inst = std::make_unique<Instance>(ic, std::move(library), std::move(options), loop_,
                                              bus_, config_.call_time_limit_ms);
+      inst->stream = stream_.info();
       if (inst->kind == CT_KIND_SINK) {
         inst->sink_id = bus_.add_sink(*inst, ic.match, ic.queue_capacity, ic.queue_bytes);
         sinks_.push_back(std::move(inst));
@@ -73,6 +87,11 @@ void Agent::load() {
       }
     }
   }
+  std::vector<DigestedInstance> digested;
+  for (const auto* list : {&probes_, &sinks_}) {
+    for (const auto& inst : *list) digested.push_back({&inst->config, &inst->options});
+  }
+  stream_.set_config_digest(config_digest(config_.agent, digested));
 }
 
 std::string Agent::describe() const {
@@ -156,6 +175,8 @@ void Agent::run() {
     });
   }
 
+  watch_generation();
+
   bus_.pump();
   while (!stop_requested_) {
     watch_log();
@@ -165,6 +186,7 @@ void Agent::run() {
 
   stop_probes();
   if (heartbeat_fd_) loop_.unwatch(heartbeat_fd_.get());
+  if (generation_) loop_.unwatch(generation_->fd());
   bus_.pump();
   // Sinks keep their fds and timers until the deadline, so they can finish writing.
   const uint64_t deadline = monotonic_ns() + config_.shutdown_timeout_ms * 1000000ull;
@@ -192,6 +214,46 @@ void Agent::watch_log() {
   // A regular file cannot be watched (EPERM), but it never makes a writer wait either.
   if (fd >= 0 && loop_.watch(fd, EPOLLOUT, [](uint32_t) { log_flush(); }) == 0) {
     log_watched_fd_ = fd;
+  }
+}
+
+}  // namespace cellos::telemetry
+
+namespace cellos::telemetry {
+
+// Without the watch the agent still runs; only a restored snapshot would go unnoticed, and two
+// clones would share a stream. Said once, at start.
+void Agent::watch_generation() {
+  try {
+    generation_ = uevent_socket_for_test_.empty()
+                      ? GenerationWatch::kernel()
+                      : GenerationWatch::unix_socket_for_test(uevent_socket_for_test_);
+  } catch (const std::system_error& e) {
+    log_line(CT_LOG_WARN, std::string("cannot watch for VM generation changes (") + e.what() +
+                              "): a restored snapshot or a clone keeps this stream_id");
+    return;
+  }
+  loop_.watch(generation_->fd(), EPOLLIN, [this](uint32_t) {
+    if (generation_->read_announcements()) on_new_generation();
+  });
+}
+
+void Agent::on_new_generation() {
+  const uint64_t previous = stream_.current();
+  uint64_t next = draw_stream_id();
+  while (next == previous) next = draw_stream_id();
+  stream_.replace(next);
+  log_line(CT_LOG_INFO, "VM generation changed (snapshot restored or cloned): stream " +
+                            hex_id(previous) + " is now " + hex_id(next) +
+                            "; probes resynchronise");
+  // Sinks first, so what the probes report on resync follows agent.restored in every stream.
+  bus_.restore(next, previous);
+  for (auto& p : probes_) {
+    const ct_plugin& d = p->plugin();
+    if (p->state != InstanceState::running || d.struct_size < CT_PLUGIN_SIZE_2_1 || !d.resync) {
+      continue;  // an ABI 2.0 probe has no resync: it keeps what it knows
+    }
+    p->call("resync", [&](char* err, size_t n) { return p->plugin().resync(p->object, err, n); });
   }
 }
 

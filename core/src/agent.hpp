@@ -1,13 +1,16 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bus.hpp"
 #include "config.hpp"
 #include "event_loop.hpp"
+#include "generation_watch.hpp"
 #include "instance.hpp"
+#include "stream_identity.hpp"
 
 namespace cellos::telemetry {
 
@@ -40,15 +43,25 @@ class Agent {
 
   // Development only: skip the plugin ownership and permission checks.
   void allow_untrusted_plugins() { allow_untrusted_ = true; }
+  // Tests only: read VM generation announcements (uevent datagrams) from a Unix datagram
+  // socket bound at path instead of the kernel's (generation_watch.hpp).
+  void use_uevent_socket_for_test(std::string path) { uevent_socket_for_test_ = std::move(path); }
+
+  // Who is speaking (stream_identity.hpp); the config digest is set by load().
+  const StreamIdentity& stream() const { return stream_; }
 
  private:
   void stop_probes();
   bool flush_sinks();
   void stop_sinks();
   void watch_log();
+  void watch_generation();
+  // The VM generation changed: a new stream, agent.restored to every sink, probes resync.
+  void on_new_generation();
 
   AgentConfig config_;
   std::vector<std::string> plugin_dirs_;
+  StreamIdentity stream_;  // before the instances, whose hosts point into it
   // Before the instances: they unwatch their fds and retire from the bus as they go.
   EventLoop loop_;
   Bus bus_;
@@ -59,6 +72,8 @@ class Agent {
   bool stop_requested_ = false;
   bool allow_untrusted_ = false;
   int log_watched_fd_ = -1;  // the console, watched for room while log lines wait
+  std::string uevent_socket_for_test_;
+  std::optional<GenerationWatch> generation_;
 };
 
 // Blocks SIGTERM and SIGINT (so signalfd receives them) and ignores SIGPIPE. Call before any

@@ -1,8 +1,16 @@
 #include "bus.hpp"
 
 #include <algorithm>
+#include <deque>
 
 namespace cellos::telemetry {
+
+// A stream change not yet offered to a sink: agent.restored, due once every event pushed
+// before it has been taken or dropped.
+struct Restore {
+  uint64_t at_push;  // the queue's total_pushed() when it happened
+  uint64_t stream_id, previous_stream_id, monotonic_ns;
+};
 
 struct Bus::Sink {
   SinkId id;
@@ -12,6 +20,9 @@ struct Bus::Sink {
   bool in_service = true;
   bool ready = true;  // false after consume took fewer than offered, until wake()
   bool fed_since_heartbeat = false;
+  std::deque<Restore> restores = {};  // oldest first
+  // The push count of the queue's front event (or of the next push when it is empty).
+  uint64_t front_index() const { return queue.total_pushed() - queue.size(); }
 };
 
 Bus::Bus(Origin origin) : origin_(std::move(origin)) {}
@@ -56,6 +67,21 @@ ct_event Bus::event_now(const char* source) const {
                   nullptr,          0};
 }
 
+bool Bus::offer_one(Sink& s, const ct_event& e) {
+  const ct_event* const one = &e;
+  const std::optional<size_t> accepted = s.endpoint->consume({&one, 1});
+  if (!accepted) {
+    retire(s.id);
+    return false;
+  }
+  if (!s.in_service) return false;
+  if (*accepted == 0) {
+    s.ready = false;
+    return false;
+  }
+  return true;
+}
+
 void Bus::pump_sink(Sink& s) {
   if (pumping_) return;
   pumping_ = true;
@@ -74,21 +100,31 @@ void Bus::pump_sink(Sink& s) {
       ct_event d = event_now("telemetry.dropped");
       d.extras = &count;
       d.n_extras = 1;
-      const ct_event* const one = &d;
-      const std::optional<size_t> accepted = s.endpoint->consume({&one, 1});
-      if (!accepted) {
-        retire(s.id);
-        return;
-      }
-      if (!s.in_service) return;
-      if (*accepted == 0) {
-        s.ready = false;
-        return;
-      }
+      if (!offer_one(s, d)) return;
       s.queue.mark_drops_reported();
     }
+    if (!s.restores.empty() && s.front_index() >= s.restores.front().at_push) {
+      const Restore& r = s.restores.front();
+      ct_extra ids[2]{};
+      ids[0].key = "stream_id";
+      ids[0].value.type = CT_VALUE_UINT;
+      ids[0].value.as.u = r.stream_id;
+      ids[1].key = "previous_stream_id";
+      ids[1].value.type = CT_VALUE_UINT;
+      ids[1].value.as.u = r.previous_stream_id;
+      ct_event e = event_now("agent.restored");
+      e.guest_monotonic_ns = r.monotonic_ns;
+      e.extras = ids;
+      e.n_extras = 2;
+      if (!offer_one(s, e)) return;
+      s.restores.pop_front();
+      continue;
+    }
     if (s.queue.empty()) return;
-    const size_t n = s.queue.front(batch);
+    size_t n = s.queue.front(batch);
+    // A batch never spans a stream change: agent.restored goes between.
+    if (!s.restores.empty())
+      n = std::min<uint64_t>(n, s.restores.front().at_push - s.front_index());
     const std::optional<size_t> accepted = s.endpoint->consume(std::span(batch).first(n));
     if (!accepted) {
       retire(s.id);
@@ -117,10 +153,21 @@ void Bus::heartbeat() {
   }
 }
 
+void Bus::restore(uint64_t stream_id, uint64_t previous_stream_id) {
+  const uint64_t now = monotonic_ns();
+  for (auto& s : sinks_) {
+    if (!s->in_service) continue;
+    s->restores.push_back(Restore{s->queue.total_pushed(), stream_id, previous_stream_id, now});
+    s->fed_since_heartbeat = true;
+  }
+  pump_pending_ = true;
+}
+
 size_t Bus::retire(SinkId sink) {
   Sink& s = *sinks_.at(sink);
   if (!s.in_service) return 0;
   s.in_service = false;
+  s.restores.clear();
   const size_t discarded = s.queue.size();
   s.queue.discard_all();
   return discarded;
@@ -132,7 +179,7 @@ bool Bus::in_service(SinkId sink) const {
 
 bool Bus::drained(SinkId sink) const {
   const Sink& s = *sinks_.at(sink);
-  return s.queue.empty() && s.queue.unreported_drops() == 0;
+  return s.queue.empty() && s.queue.unreported_drops() == 0 && s.restores.empty();
 }
 
 const SinkQueue& Bus::queue(SinkId sink) const {

@@ -65,12 +65,19 @@ class Bus {
   // One heartbeat tick: agent.heartbeat to every sink in service that matches it and was routed
   // nothing since the previous tick. Pumped by the next pump().
   void heartbeat();
+  // The VM generation changed and the agent's stream is now stream_id. Every sink in service is
+  // offered agent.restored (extras stream_id, previous_stream_id) after everything routed to
+  // it before this call and before anything routed after, whatever its match globs: the event
+  // marks where the sink's new stream begins (a sink that numbers what it takes starts again
+  // there), so the queue never drops it, like telemetry.dropped. Pumped by the next pump().
+  void restore(uint64_t stream_id, uint64_t previous_stream_id);
   // Takes a sink out of service: its queue is discarded (counted as dropped) and it gets
   // nothing more. Returns how many queued events were discarded. Retiring twice does nothing.
   size_t retire(SinkId sink);
 
   bool in_service(SinkId sink) const;
-  // Nothing queued and no drop left to report: everything routed to it was offered and taken.
+  // Nothing queued, no drop and no restore left to report: everything routed to it was offered
+  // and taken.
   bool drained(SinkId sink) const;
   const SinkQueue& queue(SinkId sink) const;
   // The account an operator (or the soak test) can check: queued = taken + dropped + left.
@@ -81,6 +88,8 @@ class Bus {
  private:
   struct Sink;
   void pump_sink(Sink& s);
+  // Offers one event of the bus's own; false when the sink failed or took it not.
+  bool offer_one(Sink& s, const ct_event& e);
   ct_event event_now(const char* source) const;  // the bus's own: about the agent, now
 
   Origin origin_;

@@ -238,7 +238,9 @@ std::string check_event(const ct_event& e) {
   for (uint32_t i = 0; i < e.n_extras; ++i) {
     const char* k = e.extras[i].key;
     const std::string_view key = k ? k : "";
-    bool ok = !key.empty() && key.size() <= 32 && !is_wire_key(key) && key != "extras_truncated";
+    // seq is the sinks' (the frame's number in its stream: sinks/vsock/README.md).
+    bool ok = !key.empty() && key.size() <= 32 && !is_wire_key(key) && key != "extras_truncated" &&
+              key != "seq";
     for (const char c : key) ok = ok && is_word_char(c);
     if (!ok) return "extra key '" + std::string(key.substr(0, 40)) + "' is not allowed";
     for (uint32_t j = 0; j < i; ++j) {  // at most 32 keys: quadratic is cheaper than a set

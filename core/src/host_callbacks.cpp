@@ -98,8 +98,13 @@ void host_wake(void* ctx) {
 }
 
 ct_host make_host(Instance& inst) {
-  return ct_host{sizeof(ct_host), &inst,          inst.name.c_str(), host_emit, host_watch_fd,
-                 host_unwatch_fd, host_arm_timer, host_log,          host_wake};
+  // A stream identity even for an instance made without an agent (tests): never NULL.
+  static const ct_stream_info kNone{sizeof(ct_stream_info), 0, "", "", ""};
+  return ct_host{sizeof(ct_host),   &inst,
+                 inst.name.c_str(), host_emit,
+                 host_watch_fd,     host_unwatch_fd,
+                 host_arm_timer,    host_log,
+                 host_wake,         inst.stream ? inst.stream : &kNone};
 }
 
 }  // namespace cellos::telemetry

@@ -84,8 +84,9 @@ class Instance final : public SinkEndpoint {
   Bus& bus;
   const uint64_t call_time_limit_ms;
   InstanceState state = InstanceState::loaded;
-  std::optional<Bus::SinkId> sink_id;  // sinks, once added to the bus
-  bool flushed = false;                // sinks: flush said done at shutdown
+  std::optional<Bus::SinkId> sink_id;      // sinks, once added to the bus
+  bool flushed = false;                    // sinks: flush said done at shutdown
+  const ct_stream_info* stream = nullptr;  // handed to the plugin in ct_host (ABI 2.1)
   ct_host host{};
   void* object = nullptr;
   UniqueFd timer;

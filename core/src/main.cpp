@@ -71,6 +71,8 @@ const char* const kUsage =
 #ifdef CELLOS_TELEMETRY_DEVELOPER_BUILD
     "  --allow-untrusted-plugins  load plugins even when someone other than root or\n"
     "                       this user could have changed them (developer builds only)\n"
+    "  --uevent-socket-for-test PATH  take VM generation announcements from datagrams sent\n"
+    "                       to a Unix socket bound at PATH, not from the kernel (tests)\n"
 #endif
 
     "  --help               this text, with the options of every plugin found (exit 78\n"
@@ -90,6 +92,7 @@ struct CommandLine {
   bool help = false;
   bool fork = false;
   bool allow_untrusted = false;
+  std::string uevent_socket_for_test;  // developer builds only
   long ready_timeout_ms = 2000;
   // Development: print one plugin's options, or a table of the core's, as a Markdown table
   // (for the READMEs).
@@ -130,6 +133,12 @@ CommandLine parse_command_line(int argc, char** argv) {
       cl.allow_untrusted = true;
 #else
       throw UsageError("--allow-untrusted-plugins exists only in developer builds");
+#endif
+    } else if (flag == "--uevent-socket-for-test") {
+#ifdef CELLOS_TELEMETRY_DEVELOPER_BUILD
+      cl.uevent_socket_for_test = value(i, flag, arg);
+#else
+      throw UsageError("--uevent-socket-for-test exists only in developer builds");
 #endif
     } else if (arg == "--fork") {
       cl.fork = true;
@@ -247,6 +256,9 @@ int run(const CommandLine& cl, ct::Readiness& readiness) {
     ct::log_line(CT_LOG_WARN,
                  "--allow-untrusted-plugins: plugin ownership and permissions are not checked");
     agent.allow_untrusted_plugins();
+  }
+  if (!cl.uevent_socket_for_test.empty()) {
+    agent.use_uevent_socket_for_test(cl.uevent_socket_for_test);
   }
   agent.load();
   if (cl.check_config) {

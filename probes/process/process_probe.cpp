@@ -69,6 +69,16 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
 
   void on_timer() override { sweep(true); }
 
+  // A new VM generation (snapshot restored, clone): what changed while the VM was a snapshot
+  // was never seen; /proc says what is there now (the tracker tolerates queued events about
+  // processes the sweep already listed, as after a loss).
+  void resync() override {
+    if (exit_names_) exit_names_->clear();
+    resyncing_ = true;  // what it finds says resync = true, as after a loss
+    sweep(true);
+    resyncing_ = false;
+  }
+
   void on_fd(int /*fd*/, uint32_t /*events*/) override {
     if (!connector_) return;
     // EPOLLERR here only means a pending ENOBUFS, which the drain reads and accounts for.

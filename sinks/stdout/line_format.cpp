@@ -134,12 +134,13 @@ void append_ledger_argv(std::string& out, const Ledger& l) {
 
 }  // namespace
 
-void append_json_line(std::string& out, const ct_event& e) {
+void append_json_line(std::string& out, const ct_event& e, uint64_t seq) {
   out += "{\"probe_source\":";
   append_json_string(out, e.probe_source);
   out += ",\"guest_pid\":" + std::to_string(e.guest_pid) + ",\"guest_comm\":";
   append_json_string(out, e.guest_comm);
   out += ",\"guest_monotonic_ns\":" + std::to_string(e.guest_monotonic_ns);
+  if (seq != 0) out += ",\"seq\":" + std::to_string(seq);
   for (uint32_t i = 0; i < e.n_extras; ++i) {
     if (!known(e.extras[i].value)) continue;  // a type newer than this sink: skipped
     out += ',';

@@ -2,13 +2,15 @@
 
 #include <cellos/telemetry/plugin_abi.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace cellos::telemetry::stdout_sink {
 
 // {"probe_source":...,"guest_pid":...,"guest_comm":...,"guest_monotonic_ns":...,extras}\n
-void append_json_line(std::string& out, const ct_event& e);
+// With seq (not 0): "seq" first after guest_monotonic_ns, where the vsock sink's frames have it.
+void append_json_line(std::string& out, const ct_event& e, uint64_t seq = 0);
 
 // Aligned, for people: "   12.345678901 process.spawned    pid 1234  comm sleep  key=value"
 // Text from the event is escaped for a console (cellos/telemetry/text.hpp, append_console_text):

@@ -39,8 +39,12 @@ class StdoutSink : public ctt::Sink {
     size_t taken = 0;
     for (const ct_event& e : events) {
       if (pending_.size() >= kMaxBuffered) break;
-      json_ ? ctt::stdout_sink::append_json_line(pending_, e)
+      // Numbered per stream like the vsock sink's frames: from 1, and from 1 again at
+      // agent.restored.
+      if (ctt::restored_stream_id(e) != 0) next_seq_ = 1;
+      json_ ? ctt::stdout_sink::append_json_line(pending_, e, next_seq_)
             : ctt::stdout_sink::append_text_line(pending_, e);
+      ++next_seq_;
       ++taken;
     }
     write_pending();  // flushed per batch
@@ -142,6 +146,7 @@ class StdoutSink : public ctt::Sink {
 
   ctt::Host host_;
   bool json_;
+  uint64_t next_seq_ = 1;  // JSON lines' seq
   int fd_ = STDOUT_FILENO;
   int own_fd_ = -1;
   bool socket_ = false;

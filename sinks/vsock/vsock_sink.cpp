@@ -13,21 +13,30 @@
 //    shut down without reading ends the stream just like one that read everything).
 //  - The stop summary accounts for every frame taken: consumed, or counted in its
 //    dropped_count (held, not known consumed, when the sink stops).
+//  - Streams (stream_sequencer.hpp): every event frame carries seq, consecutive from 1 per
+//    stream_id, the same on every sending; every connection starts with agent.hello (which
+//    stream, from which seq), and agent.restored starts a new stream after a hello of its own.
+//    So a host tells a frame lost in transport (a seq gap) from one dropped by the agent's queue
+//    (announced by telemetry.dropped, which has a seq itself: dropped events never got one).
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <unistd.h>
 #include <cellos/telemetry/clock.hpp>
 #include <cellos/telemetry/sdk.hpp>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "frame_buffer.hpp"
 #include "frame_encoder.hpp"
+#include "hello_frame.hpp"
 #include "peer_consumption.hpp"
 #include "reconnect_backoff.hpp"
 #include "socket_address.hpp"
+#include "stream_sequencer.hpp"
 
 namespace {
 
@@ -51,6 +60,25 @@ std::string plural(size_t n, const char* what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
 }
 
+wire::HelloIdentity identity(const ctt::Host& host) {
+  wire::HelloIdentity who;
+  if (const ct_stream_info* s = host.stream()) {
+    who.boot_id = s->boot_id ? s->boot_id : "";
+    who.agent_version = s->agent_version ? s->agent_version : "";
+    who.config_digest = s->config_digest ? s->config_digest : "";
+  }
+  who.pid = static_cast<uint32_t>(getpid());
+  char comm[16] = "";
+  prctl(PR_GET_NAME, comm, 0, 0, 0);
+  who.comm = comm;
+  return who;
+}
+
+uint64_t first_stream_id(const ctt::Host& host) {
+  const ct_stream_info* s = host.stream();
+  return s ? s->stream_id : 0;
+}
+
 class VsockSink final : public ctt::Sink {
  public:
   VsockSink(ctt::Host host, const ctt::Options& opts)
@@ -59,7 +87,9 @@ class VsockSink final : public ctt::Sink {
         connect_timeout_ms_(static_cast<uint64_t>(opts.get_int("connect_timeout_ms"))),
         buffer_(static_cast<size_t>(opts.get_int("buffer_bytes"))),
         backoff_(static_cast<uint64_t>(opts.get_int("reconnect_min_ms")),
-                 static_cast<uint64_t>(opts.get_int("reconnect_max_ms")), seed()) {
+                 static_cast<uint64_t>(opts.get_int("reconnect_max_ms")), seed()),
+        who_(identity(host_)),
+        sequencer_(first_stream_id(host_)) {
     if (opts.get_int("reconnect_max_ms") < opts.get_int("reconnect_min_ms")) {
       throw std::invalid_argument("reconnect_max_ms must not be below reconnect_min_ms");
     }
@@ -79,21 +109,26 @@ class VsockSink final : public ctt::Sink {
     release_consumed();
     size_t taken = 0;
     for (; taken < events.size(); ++taken) {
-      std::span<uint8_t> room = buffer_.reserve();
-      if (room.empty()) {
-        // Make what can be made of the socket before refusing: write, then drop what the
-        // host has consumed meanwhile.
-        if (!write_pending()) break;
-        release_consumed();
-        room = buffer_.reserve();
+      // A new stream's hello goes first; taken only with the event, so a refusal in between
+      // offers agent.restored again, and the hello is not repeated (the stream has begun).
+      const uint64_t restored = ctt::restored_stream_id(events[taken]);
+      if (restored != 0 && restored != sequencer_.stream_id()) {
+        const std::span<uint8_t> room = room_for_frame();
         if (room.empty()) break;
+        buffer_.commit(wire::encode_hello(who_, {restored, 1}, ctt::monotonic_ns(), room));
+        sequencer_.committed_hello(restored);
+        ++frames_encoded_;
+        ++hellos_in_band_;
       }
-      const size_t n = wire::encode_frame(events[taken], room);
+      const std::span<uint8_t> room = room_for_frame();
+      if (room.empty()) break;
+      const size_t n = wire::encode_frame(events[taken], sequencer_.next_seq(), room);
       if (n == 0) {
         note_oversized(events[taken]);
         continue;
       }
       buffer_.commit(n);
+      sequencer_.committed_event();
       ++frames_encoded_;
     }
     if (state_ == State::kConnected) write_pending();
@@ -159,9 +194,12 @@ class VsockSink final : public ctt::Sink {
   void stop() override {
     if (state_ == State::kStopped) return;
     set_timer(0, 0);
-    std::string summary = "stopping: " + plural(frames_encoded_, "frame") + " over " +
-                          plural(connections_, "connection") + ", " +
-                          plural(frames_resent_, "frame") + " sent again after lost connections";
+    std::string summary =
+        "stopping: " + plural(frames_encoded_, "frame") +
+        (hellos_in_band_ ? " (" + plural(hellos_in_band_, "new-stream hello") + " among them)"
+                         : "") +
+        " over " + plural(connections_, "connection") + ", " + plural(frames_resent_, "frame") +
+        " sent again after lost connections";
     if (oversized_ > 0) summary += ", " + plural(oversized_, "oversized event") + " not sent";
     // The account of every frame taken: each was released because the host provably consumed
     // it, or is counted here as dropped (held, not known consumed, when the sink stops).
@@ -199,9 +237,21 @@ class VsockSink final : public ctt::Sink {
     }
   }
 
+  // Room for one frame in the buffer, making what can be made of the socket first: write, then
+  // drop what the host has consumed meanwhile. Empty when there is none.
+  std::span<uint8_t> room_for_frame() {
+    std::span<uint8_t> room = buffer_.reserve();
+    if (!room.empty()) return room;
+    if (!write_pending()) return {};
+    release_consumed();
+    return buffer_.reserve();
+  }
+
   void on_connected() {
     state_ = State::kConnected;
     ++connections_;
+    preamble_size_ = preamble_sent_ = 0;
+    hello_due_ = true;
     set_timer(0, 0);
     set_interest(CT_FD_READ);
     std::string message = "connected to " + address_.text;
@@ -241,11 +291,27 @@ class VsockSink final : public ctt::Sink {
   // Writes what the buffer holds until done or the socket is full. False if the connection
   // was lost doing so.
   bool write_pending() {
+    // The connection's hello, made when its first frame is there to follow it: it names that
+    // frame's stream and seq (after a generation change, the new stream and not the old one
+    // whose last frame was already taken), or is that frame itself when it is a new stream's
+    // hello. A connection that has carried nothing has said nothing.
+    if (hello_due_ && !buffer_.empty()) {
+      hello_due_ = false;
+      if (const auto at = sequencer_.connection_hello()) {
+        preamble_size_ = wire::encode_hello(who_, *at, ctt::monotonic_ns(), preamble_);
+      }
+    }
     while (true) {
-      const std::span<const uint8_t> data = buffer_.unsent();
+      const bool hello = preamble_sent_ < preamble_size_;
+      const std::span<const uint8_t> data =
+          hello ? std::span<const uint8_t>(preamble_).subspan(preamble_sent_,
+                                                              preamble_size_ - preamble_sent_)
+                : buffer_.unsent();
       if (data.empty()) break;
       const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
+      if (n > 0 && hello) {
+        preamble_sent_ += static_cast<size_t>(n);
+      } else if (n > 0) {
         buffer_.mark_sent(static_cast<size_t>(n));
       } else if (n < 0 && errno == EINTR) {
         continue;
@@ -294,6 +360,7 @@ class VsockSink final : public ctt::Sink {
   }
 
   void released(size_t frames) {
+    sequencer_.released(frames);
     frames_confirmed_ += frames;
     if (frames > 0) backoff_.reset();  // the host is really there and reading
   }
@@ -396,6 +463,15 @@ class VsockSink final : public ctt::Sink {
   // Frames released from the buffer: proven consumed by the host (or, where SIOCOUTQ fails,
   // written). frames_encoded_ = frames_confirmed_ + buffer_.frames() at every moment.
   uint64_t frames_confirmed_ = 0;
+  uint64_t hellos_in_band_ = 0;  // new streams' hellos among frames_encoded_
+  wire::HelloIdentity who_;
+  wire::StreamSequencer sequencer_;  // in step with buffer_: committed and released alike
+  // The current connection's agent.hello, written before anything the buffer holds. Its bytes
+  // are the first of the connection, so what the host has not consumed (counted from the end)
+  // never includes them once any frame's bytes were written after them.
+  std::array<uint8_t, wire::kMaxFrameBytes> preamble_{};
+  size_t preamble_size_ = 0, preamble_sent_ = 0;
+  bool hello_due_ = false;  // connected, and the hello is not made yet
 };
 
 constexpr ct_option_spec kOptions[] = {

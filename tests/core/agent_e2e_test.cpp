@@ -51,7 +51,7 @@ TEST(AgentCli, BadCommandLineExits64) {
 TEST(AgentCli, VersionNamesTheAbi) {
   const auto o = t::run_agent({"--version"});
   EXPECT_EQ(o.exit_code, 0);
-  EXPECT_NE(o.out.find("plugin ABI 2.0"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("plugin ABI 2.1"), std::string::npos) << o.out;
 }
 
 TEST(AgentCli, HelpListsEveryPluginsOptions) {
@@ -97,7 +97,7 @@ TEST(AgentCli, CheckConfigPrintsWhatWouldRun) {
                           {"--check-config"});
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_NE(o.out.find("probes.scripted[0] (" + dir.file("agent.toml") +
-                       ":1:1): scripted 0.1.0, ABI 2.0"),
+                       ":1:1): scripted 0.1.0, ABI 2.1"),
             std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find(".so\n    emits: scripted.*, process.*, custom.*, soak.*, test.*, a.b, "

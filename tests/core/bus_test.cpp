@@ -20,7 +20,8 @@ struct Got {
   std::string source;
   uint32_t pid = 0;
   std::string comm;
-  uint64_t dropped_count = 0;  // telemetry.dropped only
+  uint64_t dropped_count = 0;                      // telemetry.dropped only
+  uint64_t stream_id = 0, previous_stream_id = 0;  // agent.restored only
 };
 
 // A sink that takes at most `per_call` events per consume and at most `budget` in all until the
@@ -35,8 +36,10 @@ class FakeSink : public ct::SinkEndpoint {
       const ct_event& e = *events[i];
       Got g{e.probe_source, e.guest_pid, e.guest_comm, 0};
       for (uint32_t x = 0; x < e.n_extras; ++x) {
-        if (std::string(e.extras[x].key) == "dropped_count")
-          g.dropped_count = e.extras[x].value.as.u;
+        const std::string key = e.extras[x].key;
+        if (key == "dropped_count") g.dropped_count = e.extras[x].value.as.u;
+        if (key == "stream_id") g.stream_id = e.extras[x].value.as.u;
+        if (key == "previous_stream_id") g.previous_stream_id = e.extras[x].value.as.u;
       }
       got.push_back(g);
     }
@@ -138,6 +141,64 @@ TEST(Bus, BurstLargerThanTheQueueReachesASinkThatKeepsUp) {
   EXPECT_EQ(bus.queue(id).total_drops(), 0u);
   ASSERT_EQ(sink.events_taken(), 4096u);
   for (uint32_t i = 0; i < 4096; ++i) EXPECT_EQ(sink.got[i].pid, i + 1);  // in order
+  expect_exact_account(bus, id);
+}
+
+// Issue 15: agent.restored marks where each sink's new stream begins, so it must sit exactly
+// between what was routed before the change and after, reach sinks whatever their globs, and
+// never be one of the events a full queue drops.
+TEST(Bus, RestoreIsOfferedToEverySinkBetweenTheEventsRoutedBeforeAndAfter) {
+  ct::Bus bus = make_bus();
+  FakeSink processes, everything;
+  processes.budget = 0;  // disconnected while the generation changes
+  const auto a = bus.add_sink(processes, {"process.*"}, 16);
+  const auto b = bus.add_sink(everything, {"*"}, 16);
+  route(bus, "process.spawned", 1);
+  route(bus, "process.spawned", 2);
+  bus.pump();
+  bus.restore(9, 7);
+  route(bus, "process.spawned", 3);
+  EXPECT_FALSE(bus.drained(a));
+  processes.budget = kAll;
+  bus.wake(a);
+  bus.pump();
+  for (const FakeSink* s : {&processes, &everything}) {
+    ASSERT_EQ(s->sources(), (std::vector<std::string>{"process.spawned", "process.spawned",
+                                                      "agent.restored", "process.spawned"}));
+    EXPECT_EQ(s->got[2].stream_id, 9u);
+    EXPECT_EQ(s->got[2].previous_stream_id, 7u);
+    EXPECT_EQ(s->got[2].pid, kAgentPid);
+    EXPECT_EQ(s->got[3].pid, 3u);
+  }
+  for (const auto id : {a, b}) {
+    EXPECT_TRUE(bus.drained(id));
+    expect_exact_account(bus, id);
+  }
+}
+
+TEST(Bus, RestoreIsNeverDroppedFromAFullQueue) {
+  ct::Bus bus = make_bus();
+  FakeSink sink;
+  sink.budget = 0;
+  const auto id = bus.add_sink(sink, {"*"}, 3);
+  for (uint32_t pid = 1; pid <= 5; ++pid) route(bus, "process.spawned", pid);
+  bus.restore(9, 7);
+  bus.restore(11, 9);  // a second change before the sink took anything
+  for (uint32_t pid = 6; pid <= 10; ++pid) route(bus, "process.spawned", pid);
+  bus.pump();
+  sink.budget = kAll;
+  bus.wake(id);
+  bus.pump();
+  // The drops (of both streams: one count, before anything newer), both changes, the newest.
+  ASSERT_EQ(sink.sources(),
+            (std::vector<std::string>{"telemetry.dropped", "agent.restored", "agent.restored",
+                                      "process.spawned", "process.spawned", "process.spawned"}));
+  EXPECT_EQ(sink.got[0].dropped_count, 7u);
+  EXPECT_EQ(sink.got[1].stream_id, 9u);
+  EXPECT_EQ(sink.got[2].stream_id, 11u);
+  EXPECT_EQ(sink.got[2].previous_stream_id, 9u);
+  EXPECT_EQ(sink.got[3].pid, 8u);
+  EXPECT_TRUE(bus.drained(id));
   expect_exact_account(bus, id);
 }
 

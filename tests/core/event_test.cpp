@@ -55,6 +55,12 @@ TEST(CheckEvent, KeysAreWordsNotWireKeysNotReservedNotRepeated) {
   EXPECT_EQ(check(twice, 2), "extra key 'a' is repeated");
 }
 
+// Issue 15: seq is the sinks' (a frame's number in its stream); a probe's would be a lie.
+TEST(CheckEvent, SeqIsTheSinksKey) {
+  const ct_extra x = ct::uint_extra("seq", 1);
+  EXPECT_EQ(check(&x, 1), "extra key 'seq' is not allowed");
+}
+
 TEST(CheckEvent, UnknownTypesAndNonNegativeNegintsAreRefused) {
   const ct_extra unknown = typed("k", 6);
   EXPECT_EQ(check(&unknown, 1), "extra 'k': unknown value type 6");

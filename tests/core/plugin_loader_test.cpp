@@ -71,7 +71,7 @@ TEST(PluginLoader, PluginOfAbiOneIsRefusedByAnAbiTwoAgent) {
   static_assert(CT_ABI_MAJOR == 2);
   EXPECT_EQ(load_error(CT_KIND_PROBE, "oldmajor"),
             path_of("probe-oldmajor.so") +
-                ": plugin ABI 1.0 is incompatible with the agent's ABI 2.0 (major versions "
+                ": plugin ABI 1.0 is incompatible with the agent's ABI 2.1 (major versions "
                 "differ): rebuild it against this SDK");
 }
 

@@ -146,6 +146,36 @@ TEST(FrameEncoderGolden, ExtrasFollowTheFiveAndRaiseTheMinorVersion) {
   EXPECT_EQ(hex(encode(e)), hex(x));
 }
 
+// Issue 15: the vsock sink's seq, first after the five keys, before the event's own extras.
+TEST(FrameEncoderGolden, SeqFollowsTheFiveBeforeTheExtras) {
+  const ct_extra extra = ct::uint_extra("dropped_count", 300);
+  const ct_event e{sizeof(ct_event), "telemetry.dropped", 255, "cellos-telemetr", 24, &extra, 1};
+  Bytes x;
+  x.insert(x.end(), {0x87, 0x00, 0x00, 0x00});  // body length 135 = 128 + 7 (below)
+  x.push_back(0xA7);                            // map, 7 pairs
+  x.push_back(0x6F), ascii(x, "content_version");
+  x.insert(x.end(), {0x19, 0x01, 0x01});  // 0x0101: extra keys follow
+  x.push_back(0x6C), ascii(x, "probe_source");
+  x.push_back(0x71), ascii(x, "telemetry.dropped");
+  x.push_back(0x69), ascii(x, "guest_pid");
+  x.insert(x.end(), {0x18, 0xFF});
+  x.push_back(0x6A), ascii(x, "guest_comm");
+  x.push_back(0x6F), ascii(x, "cellos-telemetr");
+  x.push_back(0x72), ascii(x, "guest_monotonic_ns");
+  x.insert(x.end(), {0x18, 0x18});
+  x.push_back(0x63), ascii(x, "seq");     // 3 bytes -> 0x63
+  x.insert(x.end(), {0x19, 0x30, 0x39});  // 12345 = 0x3039
+  x.push_back(0x6D), ascii(x, "dropped_count");
+  x.insert(x.end(), {0x19, 0x01, 0x2C});
+  ASSERT_EQ(x.size(), 4u + 135u);
+  EXPECT_EQ(hex(bytes_of(wire::encode_frame(e, 12345))), hex(x));
+  // Without extras: six pairs, and the version says extra keys follow.
+  const ct_event bare{sizeof(ct_event), "process.spawned", 1, "", 0, nullptr, 0};
+  const Bytes b = bytes_of(wire::encode_frame(bare, 1));
+  EXPECT_EQ(b[4], 0xA6);
+  EXPECT_EQ(hex(Bytes(b.end() - 5, b.end())), "63 73 65 71 01 ");  // "seq" 1, last
+}
+
 TEST(FrameEncoder, IntegerBoundariesTakeTheShortestForm) {
   // The pid's encoding alone, for each boundary: what follows the "guest_pid" key.
   const std::vector<std::pair<uint32_t, Bytes>> cases = {
@@ -418,6 +448,24 @@ TEST(FrameEncoderTruncation, InvalidUtf8IsCountedAtItsRepairedSize) {
   ASSERT_GT(n, 0u);
   EXPECT_TRUE(truncated);
   EXPECT_LE(n - 4, wire::kMaxBodyBytes);
+}
+
+TEST(FrameEncoderTruncation, SeqIsNeverCutAndAnEventsOwnSeqIsSkipped) {
+  const std::string item(50, 'a');
+  const std::vector<ct_text> items(200, ct_text{item.data(), 50});
+  ct_extra x[2] = {ct::uint_extra("seq", 99), list(items)};
+  x[1].key = "argv";
+  bool truncated = false;
+  std::array<uint8_t, wire::kMaxFrameBytes> out{};
+  const size_t n =
+      wire::encode_frame(ct::make_event("process.exec", 4242, "sh", 1, x, 2), 7, out, &truncated);
+  ASSERT_GT(n, 0u);
+  const std::string frame(reinterpret_cast<const char*>(out.data()), n);
+  EXPECT_TRUE(truncated);
+  EXPECT_LE(body_size(frame), wire::kMaxBodyBytes);
+  EXPECT_NE(frame.find(std::string("\x63seq\x07")), std::string::npos);      // the sink's seq
+  EXPECT_EQ(frame.find(std::string("\x63seq\x18\x63")), std::string::npos);  // not the event's
+  EXPECT_EQ(static_cast<uint8_t>(frame[4]), 0xA8);  // the five, seq, argv and the flag
 }
 
 TEST(FrameEncoder, RefusesAnOutputThatCannotHoldTheLargestFrame) {

@@ -38,6 +38,28 @@ TEST(StdoutSink, WritesOneJsonObjectPerEventWithWireKeys) {
   EXPECT_FALSE(lines[1].at("guest_monotonic_ns").empty());
 }
 
+// Issue 15: the JSON lines are numbered like the vsock sink's frames, consecutive from 1.
+TEST(StdoutSink, JsonLinesCarrySeqConsecutiveFromOne) {
+  t::TempDir dir;
+  t::ChildProcess agent(
+      t::agent_argv(dir.write("a.toml", config("json", 6)), {"--plugin-dir", t::fixture_dir()}),
+      dir);
+  ASSERT_TRUE(t::eventually([&] { return t::parse_json_lines(agent.out()).size() >= 6; }));
+  agent.signal(SIGTERM);
+  ASSERT_EQ(agent.wait(std::chrono::seconds(10)), 0);
+  const auto lines = t::parse_json_lines(agent.out());
+  ASSERT_EQ(lines.size(), 6u) << agent.out();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ASSERT_TRUE(lines[i].contains("seq")) << agent.out();
+    EXPECT_EQ(lines[i].at("seq"), std::to_string(i + 1)) << agent.out();
+  }
+  EXPECT_NE(agent.out().find("\"guest_monotonic_ns\":"), std::string::npos);
+  // Where the vsock sink's frames have it: right after the five wire keys (here four).
+  const std::string first = agent.out().substr(0, agent.out().find('\n'));
+  EXPECT_NE(first.find(",\"seq\":1}"), std::string::npos) << first;
+  EXPECT_LT(first.find("guest_monotonic_ns"), first.find("\"seq\""));
+}
+
 TEST(StdoutSink, TextFormatWritesOneLinePerEvent) {
   t::TempDir dir;
   t::ChildProcess agent(

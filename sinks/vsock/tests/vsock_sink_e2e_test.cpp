@@ -57,7 +57,7 @@ std::multiset<uint32_t> seqs(const std::vector<t::WireLine>& lines) {
   for (const auto& l : lines) {
     if (l.probe_source != "process.spawned") continue;
     EXPECT_EQ(l.guest_comm, "worker");
-    EXPECT_EQ(l.content_version, 0x0100u);
+    EXPECT_EQ(l.content_version, 0x0101u);  // seq: every frame has an extra key
     s.insert(l.guest_pid);
   }
   return s;
@@ -325,12 +325,16 @@ TEST(VsockSinkE2E, SlowListenerOverflowDroppedCountIsExactlyWhatIsMissing) {
   std::set<uint32_t> unique;
   uint64_t dropped = 0, announced = 0;
   uint32_t last = 0;
+  ASSERT_FALSE(frames.empty());
+  EXPECT_EQ(frames.front().probe_source, "agent.hello");  // the connection's (issue 15)
   for (const auto& f : frames) {
+    if (f.probe_source == "agent.hello") continue;
     if (f.probe_source == "telemetry.dropped") {
-      ASSERT_EQ(f.extras.size(), 1u);
-      EXPECT_EQ(f.extras[0].first, "dropped_count");
-      dropped += f.extras[0].second.number;
-      announced += f.extras[0].second.number;
+      ASSERT_EQ(f.extras.size(), 2u);
+      EXPECT_EQ(f.extras[0].first, "seq");
+      EXPECT_EQ(f.extras[1].first, "dropped_count");
+      dropped += f.extras[1].second.number;
+      announced += f.extras[1].second.number;
     } else {
       ASSERT_EQ(f.probe_source, "process.spawned");
       ASSERT_GT(f.guest_pid, last);
@@ -403,7 +407,12 @@ TEST(VsockSinkE2E, CapturedFramesDecodeWithPythonCbor2) {
 
   t::ChildProcess decode({python, CT_DECODE_SCRIPT, frames_file}, dir);
   ASSERT_EQ(decode.wait(kLong), 0) << decode.err();
-  const auto lines = t::parse_wire_lines(decode.out());
+  auto lines = t::parse_wire_lines(decode.out());
+  // One connection: the sink's agent.hello first (issue 15), then the frames it took.
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.front().probe_source, "agent.hello");
+  EXPECT_EQ(lines.front().extras.at("first_seq"), "1");
+  lines.erase(lines.begin());
   ASSERT_EQ(lines.size(), static_cast<size_t>(kTotal)) << decode.out();
   for (const auto& l : lines) {
     ASSERT_GE(l.guest_pid, 1u);
@@ -411,7 +420,7 @@ TEST(VsockSinkE2E, CapturedFramesDecodeWithPythonCbor2) {
       case 0:
         EXPECT_EQ(l.probe_source, "process.spawned");
         EXPECT_EQ(l.guest_comm, "worker");
-        EXPECT_EQ(l.content_version, 0x0100u);
+        EXPECT_EQ(l.content_version, 0x0101u);  // seq: every frame has an extra key
         break;
       case 1:
         EXPECT_EQ(l.probe_source, "process.exec");

@@ -30,7 +30,8 @@
  *  3. start: every sink, then every probe (a probe may emit from start).
  *  4. running: on_fd and on_timer for any instance; probes emit; the agent calls consume on
  *     sinks with what their queues hold; a sink that took fewer than offered is offered nothing
- *     until it calls wake.
+ *     until it calls wake. A new VM generation (ABI 2.1): sinks are offered agent.restored in
+ *     their queue order, then resync is called on every probe that has one.
  *  5. SIGTERM or SIGINT: stop on every probe (emits after it are ignored); sinks are offered
  *     what is still queued (consume), then flush is called until it reports done or
  *     [agent] shutdown_timeout_ms passes; then stop on every sink.
@@ -52,9 +53,11 @@ extern "C" {
 
 /* Plain integer literals: usable in #if and static assertions. ABI 2.0 (from 1.0): typed
  * extras, ct_event.struct_size, consume takes an array of pointers, ct_plugin.emits (owned event
- * names; added before 2.0 shipped, so still 2.0) (docs: "what bumped"). */
+ * names; added before 2.0 shipped, so still 2.0). ABI 2.1 (appended, size-checked): the
+ * stream's identity for sinks (ct_host.stream) and ct_plugin.resync for a change of VM
+ * generation (docs: "what bumped"). */
 #define CT_ABI_MAJOR 2
-#define CT_ABI_MINOR 0
+#define CT_ABI_MINOR 1
 #define CT_ABI_VERSION ((CT_ABI_MAJOR << 16) | CT_ABI_MINOR)
 /* True when the header offers what ABI major.minor defines: `#if CT_ABI_AT_LEAST(2, 0)`. */
 #define CT_ABI_AT_LEAST(major, minor) (CT_ABI_MAJOR == (major) && CT_ABI_MINOR >= (minor))
@@ -151,9 +154,10 @@ typedef struct ct_value {
 
 /* A key beyond the five wire keys, with its value. Limits (enforced on emit; a probe that breaks
  * them is disabled): at most CT_MAX_EXTRAS per event; a key of 1 to 32 word characters
- * ([a-z0-9_]), not one of the five wire keys, not "extras_truncated", not repeated; a text (or
- * list item) of at most CT_MAX_TEXT_BYTES before repair; a list of at most CT_MAX_LIST_ITEMS;
- * at most CT_MAX_EXTRAS_TEXT_BYTES of text in all of an event's extras together. */
+ * ([a-z0-9_]), not one of the five wire keys, not "extras_truncated" nor "seq" (the sinks'), not
+ * repeated; a text (or list item) of at most CT_MAX_TEXT_BYTES before repair; a list of at most
+ * CT_MAX_LIST_ITEMS; at most CT_MAX_EXTRAS_TEXT_BYTES of text in all of an event's extras
+ * together. */
 typedef struct ct_extra {
   const char* key; /* NUL-terminated */
   ct_value value;
@@ -187,6 +191,23 @@ typedef struct ct_event {
 
 /* The smallest struct_size of an ABI 2.x event: everything up to and including n_extras. */
 #define CT_EVENT_SIZE_2_0 (offsetof(ct_event, n_extras) + sizeof(uint32_t))
+
+/* ABI 2.1. Who is speaking, for a sink that introduces its output (the vsock sink's agent.hello
+ * frame). Owned by the agent; valid from create until destroy. struct_size grows by appending. */
+typedef struct ct_stream_info {
+  uint32_t struct_size;
+  /* Random, drawn at the agent's start (getrandom); never 0. The first stream: at every change
+   * of VM generation the agent draws a new one and offers every sink, whatever its match, an
+   * agent.restored event (extras stream_id, previous_stream_id) that is never dropped from its
+   * queue: the events before it belong to the stream before, it and those after to the new one.
+   * A sink numbering its output (seq) starts again from 1 with it. */
+  uint64_t stream_id;
+  const char* boot_id;       /* /proc/sys/kernel/random/boot_id, "" when unreadable */
+  const char* agent_version; /* the agent's version, e.g. "0.1.0" */
+  /* SHA-256 (64 lower-case hex digits) of the merged configuration in its canonical form
+   * (docs/stream-identity.md): equal digests, equal configurations. */
+  const char* config_digest;
+} ct_stream_info;
 
 enum { CT_LOG_ERROR = 0, CT_LOG_WARN = 1, CT_LOG_INFO = 2 };
 
@@ -222,7 +243,13 @@ typedef struct ct_host {
   /* Sinks: after consume accepted fewer events than offered, the agent offers no more until
    * the sink calls wake (typically when its socket becomes writable again). */
   void (*wake)(void* ctx);
+  /* ABI 2.1: the stream's identity (ct_stream_info); never NULL. Read it only when struct_size
+   * covers it (CT_HOST_SIZE_2_1), as for every appended field. */
+  const ct_stream_info* stream;
 } ct_host;
+
+/* An ABI 2.1 host: stream is there. */
+#define CT_HOST_SIZE_2_1 (offsetof(ct_host, stream) + sizeof(void*))
 
 /* The descriptor. Each field is marked REQUIRED (the loader refuses the plugin, naming the
  * field: "invalid descriptor: create is missing"), OPTIONAL (NULL: the agent does nothing in
@@ -269,7 +296,16 @@ typedef struct ct_plugin {
    * malformed event. --help and --check-config list them, for operators' match globs. Part of
    * ABI 2.0 (appended before 2.0 shipped): every 2.x descriptor has it. */
   const char* const* emits;
+  /* ABI 2.1, PROBES, OPTIONAL (NULL, or a descriptor whose struct_size does not cover it:
+   * nothing is called). The VM generation changed (a snapshot was restored, or this VM is a
+   * clone): what the probe knows of the world may be stale, and events between the snapshot
+   * and now were never seen. Re-read the world (the process probe sweeps /proc) and report the
+   * difference. Called after agent.restored was routed, so what it emits follows it. */
+  int (*resync)(void* instance, char* err, size_t err_size);
 } ct_plugin;
+
+/* An ABI 2.1 descriptor: resync is there. */
+#define CT_PLUGIN_SIZE_2_1 (offsetof(ct_plugin, resync) + sizeof(void*))
 
 typedef const ct_plugin* (*ct_entry_point_fn)(void);
 

@@ -99,6 +99,18 @@ constexpr ct_event make_event(const char* source, uint32_t pid, const char* comm
                               uint32_t n_extras = 0) {
   return ct_event{sizeof(ct_event), source, pid, comm, monotonic_ns, extras, n_extras};
 }
+// The stream an agent.restored event starts (its stream_id extra), or 0 for any other event.
+// A sink that numbers what it takes per stream (seq) starts again from 1 with that event.
+inline uint64_t restored_stream_id(const ct_event& e) {
+  if (e.probe_source == nullptr || std::string_view(e.probe_source) != "agent.restored") return 0;
+  for (uint32_t i = 0; i < e.n_extras; ++i) {
+    const ct_extra& x = e.extras[i];
+    if (x.key && std::string_view(x.key) == "stream_id" && x.value.type == CT_VALUE_UINT) {
+      return x.value.as.u;
+    }
+  }
+  return 0;
+}
 inline std::string_view text_view(const ct_text& t) {
   return t.len == 0 || t.ptr == nullptr ? std::string_view() : std::string_view(t.ptr, t.len);
 }
@@ -245,6 +257,10 @@ class Host {
   void warn(const std::string& message) const { log(CT_LOG_WARN, message); }
   void wake() const { host_->wake(host_->ctx); }
   const char* instance_name() const { return host_->instance_name; }
+  // The stream's identity (ABI 2.1), or nullptr from a host too old to offer it.
+  const ct_stream_info* stream() const {
+    return host_->struct_size >= CT_HOST_SIZE_2_1 ? host_->stream : nullptr;
+  }
 
  private:
   static void check(int rc) {
@@ -260,6 +276,8 @@ class Probe {
   virtual void stop() {}
   virtual void on_fd(int /*fd*/, uint32_t /*events*/) {}
   virtual void on_timer() {}
+  // The VM generation changed (snapshot restore, clone): re-read the world (ct_plugin.resync).
+  virtual void resync() {}
 };
 
 // The events a sink is offered: the boundary passes an array of pointers (so ct_event can grow
@@ -368,6 +386,9 @@ struct Adapter {
   static int flush(void* i, int* done, char* err, size_t size) noexcept {
     return guarded(err, size, [&] { *done = self(i).flush() ? 1 : 0; });
   }
+  static int resync(void* i, char* err, size_t size) noexcept {
+    return guarded(err, size, [&] { self(i).resync(); });
+  }
 };
 
 template <class T, size_t N>
@@ -377,7 +398,7 @@ constexpr ct_plugin describe(ct_kind kind, const char* name, const char* version
   ct_plugin p{sizeof(ct_plugin), CT_ABI_MAJOR, CT_ABI_MINOR, kind,      name,
               version,           summary,      options,      N,         &A::create,
               &A::destroy,       &A::start,    &A::stop,     &A::on_fd, &A::on_timer,
-              nullptr,           nullptr,      nullptr};
+              nullptr,           nullptr,      nullptr,      nullptr};
   // Sink-only callbacks stay null in a probe's descriptor (plugin_abi.h: SINK ONLY).
   if constexpr (std::is_base_of_v<Sink, T>) {
     p.consume = &A::consume;
@@ -390,6 +411,7 @@ constexpr ct_plugin describe(ct_kind kind, const char* name, const char* version
     static_assert(std::size(T::emits) > 1 && T::emits[std::size(T::emits) - 1] == nullptr,
                   "a probe's emits lists at least one name and ends with nullptr");
     p.emits = T::emits;
+    p.resync = &A::resync;
   }
   return p;
 }

@@ -70,6 +70,7 @@ class MockHost {
     };
     host_.log = [](void* c, int level, const char* m) { self(c).logs.emplace_back(level, m); };
     host_.wake = [](void* c) { ++self(c).wakes; };
+    host_.stream = &stream;  // ABI 2.1; a test may change any field before create
   }
   MockHost(const MockHost&) = delete;
   MockHost& operator=(const MockHost&) = delete;
@@ -77,6 +78,10 @@ class MockHost {
   const ct_host* get() const { return &host_; }
   bool timer_armed() const { return timer_first_ns != 0; }
 
+  // What ct_host.stream says (ABI 2.1): a fixed identity a test can check a sink's hello against.
+  ct_stream_info stream{sizeof(ct_stream_info), 0x1234567890abcdefull, "boot-id-for-tests",
+                        "0.0.0-test",
+                        "0000000000000000000000000000000000000000000000000000000000000000"};
   std::vector<RecordedEvent> events;
   std::map<int, uint32_t> watched;  // fd -> CT_FD_* interest
   uint64_t timer_first_ns = 0;      // 0: disarmed
