@@ -1,4 +1,5 @@
-# cellos_telemetry_add_gtest(NAME SOURCES... [LIBS libs...] [ROOT_TESTS patterns...])
+# cellos_telemetry_add_gtest(NAME SOURCES... [LIBS libs...] [ROOT_TESTS patterns...]
+#                           [SERIAL_ROOT_TESTS patterns...])
 # One GoogleTest executable, its tests discovered into CTest. Tests find the build's artefacts
 # (the agent binary, the plugin and fixture directories, the source tree) through
 # tests/support/harness.hpp, which has them compiled in; environment variables of the same names
@@ -8,8 +9,12 @@
 # kernel's taskstats, chown to another user, unshare): they get the CTest label "root", so
 # `ctest -LE root` is a whole non-root run. Each also skips itself when not root
 # (CT_SKIP_UNLESS_ROOT in harness.hpp), so running it anyway reports a skip, not a failure.
+#
+# SERIAL_ROOT_TESTS, a part of ROOT_TESTS, run alone (RUN_SERIAL): tests of what the kernel
+# accounts to the test's own processes. CPU times in taskstats are 10 ms tick samples, so a
+# spinner that shares its CPU with another test's processes is charged what the ticks caught.
 function(cellos_telemetry_add_gtest name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LIBS;ROOT_TESTS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LIBS;ROOT_TESTS;SERIAL_ROOT_TESTS")
   add_executable(${name} ${arg_UNPARSED_ARGUMENTS})
   target_link_libraries(${name} PRIVATE GTest::gtest_main ${arg_LIBS})
   if(arg_ROOT_TESTS)
@@ -20,8 +25,17 @@ function(cellos_telemetry_add_gtest name)
       TEST_FILTER "-${root_filter}"
       DISCOVERY_TIMEOUT 30
       PROPERTIES TIMEOUT 120)
+    set(serial_filter "")
+    if(arg_SERIAL_ROOT_TESTS)
+      list(JOIN arg_SERIAL_ROOT_TESTS ":" serial_filter)
+      gtest_discover_tests(${name}
+        TEST_FILTER "${serial_filter}"
+        DISCOVERY_TIMEOUT 30
+        PROPERTIES TIMEOUT 120 LABELS root RUN_SERIAL TRUE)
+      set(serial_filter "-${serial_filter}")
+    endif()
     gtest_discover_tests(${name}
-      TEST_FILTER "${root_filter}"
+      TEST_FILTER "${root_filter}${serial_filter}"
       DISCOVERY_TIMEOUT 30
       PROPERTIES TIMEOUT 120 LABELS root)
   else()

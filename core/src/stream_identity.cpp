@@ -1,5 +1,7 @@
 #include "stream_identity.hpp"
 
+#include <cellos/telemetry/first_line.hpp>
+
 #include <fcntl.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -20,20 +22,8 @@ uint64_t draw_stream_id() {
   return id;
 }
 
-// With read(2), not a stream: the agent links no <fstream> (nor the locale set-up it brings).
 std::string read_boot_id(const char* path) {
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  char buf[64];
-  ssize_t n;
-  do {
-    n = ::read(fd, buf, sizeof buf);
-  } while (n < 0 && errno == EINTR);
-  ::close(fd);
-  if (n <= 0) return {};
-  std::string id(buf, static_cast<size_t>(n));
-  if (const size_t nl = id.find('\n'); nl != std::string::npos) id.resize(nl);
-  return id;
+  return first_line(path);
 }
 
 StreamIdentity::StreamIdentity(uint64_t stream_id, std::string boot_id, std::string agent_version)

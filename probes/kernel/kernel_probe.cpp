@@ -1,9 +1,9 @@
 // The kernel probe: kernel.* events from the kernel's own log, /dev/kmsg. See README.md.
 #include <unistd.h>
 #include <cellos/telemetry/clock.hpp>
+#include <cellos/telemetry/first_line.hpp>
 #include <cellos/telemetry/sdk.hpp>
 
-#include <fstream>
 #include <memory>
 #include <string>
 
@@ -26,8 +26,7 @@ bool worth_warning(uint64_t count) {
 }
 
 std::string own_comm() {
-  std::string comm;
-  std::getline(std::ifstream("/proc/self/comm"), comm);
+  const std::string comm = ctt::first_line("/proc/self/comm");
   return comm.empty() ? "cellos-telemetr" : comm;
 }
 

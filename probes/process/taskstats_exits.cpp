@@ -1,5 +1,7 @@
 #include "taskstats_exits.hpp"
 
+#include <cellos/telemetry/first_line.hpp>
+
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -7,7 +9,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <fstream>
 #include <system_error>
 
 namespace cellos::telemetry::process {
@@ -34,8 +35,7 @@ void for_each_attr(const char* data, size_t len, F&& visit) {
 
 // Every CPU a task can exit on: the kernel sends each record only to listeners of its CPU.
 std::string possible_cpus() {
-  std::string mask;
-  std::getline(std::ifstream("/sys/devices/system/cpu/possible"), mask);
+  std::string mask = cellos::telemetry::first_line("/sys/devices/system/cpu/possible");
   if (mask.empty()) mask = "0-" + std::to_string(std::max(1, get_nprocs_conf()) - 1);
   return mask;
 }
