@@ -93,8 +93,9 @@ TEST(ReceiverKilled, EightKillsDuringAStormFileHasNoGapNoDuplicateAndEveryDropAn
   const std::string captured = dir.file("emitted.tsv");
   constexpr int kKills = 8;
   // While a receiver is stopped, the probe emits this many more: more than the sink's queue
-  // (300), its buffer (16 KiB, ~140 frames) and a Unix socket's send buffer (212992 bytes of
-  // truesize, under 1900 frames) hold together, so the queue certainly overflows.
+  // (300), its buffer (16 KiB, ~140 frames) and a Unix socket's send buffer (net.core.
+  // wmem_default, 212992 bytes of truesize here: under 2200 frames of 100 bytes or more) hold
+  // together, so the queue certainly overflows.
   constexpr uint64_t kStalledEmits = 5000;
   // An endless storm (total = 0), so every kill lands mid-stream however fast this machine is;
   // it ends at SIGTERM. No heartbeats: they would share the queue and its drop count with the
