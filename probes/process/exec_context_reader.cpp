@@ -16,19 +16,19 @@
 namespace cellos::telemetry::process {
 namespace {
 
-// Reads path below dir_fd until the buffer is full or the file ends; bytes read, or -1.
+// Reads up to size bytes of path below dir_fd in one read; bytes read, or -1 if it cannot be
+// opened. One read, not a loop to end of file: the kernel's cmdline read copies page after
+// page until the count is met or the arguments end, so a short read is the end, and asking
+// again only to hear 0 cost one syscall per exec (issue 13).
 long read_up_to(int dir_fd, const char* path, char* buf, size_t size) {
   const int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return -1;
-  size_t got = 0;
-  while (got < size) {
-    const ssize_t n = read(fd, buf + got, size - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
+  ssize_t n;
+  do {
+    n = read(fd, buf, size);
+  } while (n < 0 && errno == EINTR);
   close(fd);
-  return static_cast<long>(got);
+  return n < 0 ? 0 : static_cast<long>(n);
 }
 
 bool read_link(int dir_fd, const char* name, std::string& out) {

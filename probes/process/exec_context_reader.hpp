@@ -4,7 +4,8 @@
 // stat (start_time.hpp) that it is the process its event is about. The directory stands for the
 // kernel's struct pid, not for the number, so every read through it afterwards is about that
 // same process or fails (ENOENT, ESRCH) once it is gone; a later holder of the pid is never
-// read. Cost per process: one read of cmdline, one of status, two readlinkat.
+// read. Cost per process: one read each of cmdline (a single read(2): see the .cpp) and
+// status, two readlinkat.
 #pragma once
 
 #include <cstddef>
