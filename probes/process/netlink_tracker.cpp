@@ -61,15 +61,6 @@ std::optional<ProcessStat> NetlinkTracker::read_stat_of(uint32_t pid, uint64_t r
   return st;
 }
 
-ProcessRecord NetlinkTracker::record(Change change, uint32_t pid, const ProcessEntry& e) {
-  ProcessRecord r;
-  r.change = change;
-  r.pid = pid;
-  r.comm = e.comm;
-  r.process_id = e.process_id;
-  return r;
-}
-
 uint64_t NetlinkTracker::parent_id(uint32_t parent_tgid, uint64_t when) {
   if (const ProcessEntry* parent = table_.find(parent_tgid)) return parent->process_id;
   // Not remembered (the table was full): /proc, if provably the parent as it was at the fork.
@@ -90,7 +81,7 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
       // event was queued: report it once.
       if (!known->announced) {
         known->announced = true;
-        ProcessRecord r = record(Change::kSpawned, child, *known);
+        ProcessRecord r = record_of(Change::kSpawned, child, *known);
         r.has_parent = true;
         r.ppid = parent_tgid;
         r.parent_id = parent_id(parent_tgid, when);
@@ -100,7 +91,7 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
       return;
     }
     // Its exit was lost (the kernel does not reuse a pid before the exit): close it first.
-    out_.report(record(Change::kExited, child, *known));
+    out_.report(record_of(Change::kExited, child, *known));
     table_.erase(child);
   }
   ProcessEntry e;
@@ -120,7 +111,7 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
   }
   // The kernel stamps the fork event as it wakes the new task: its start, to the nanosecond.
   e.start_ns = when;
-  ProcessRecord r = record(Change::kSpawned, child, e);
+  ProcessRecord r = record_of(Change::kSpawned, child, e);
   r.has_parent = true;
   r.ppid = parent_tgid;
   r.parent_id = parent_id(parent_tgid, when);
@@ -175,7 +166,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   }
   if (known) {
     known->comm = std::move(*comm);
-    ProcessRecord r = record(Change::kExec, tgid, *known);
+    ProcessRecord r = record_of(Change::kExec, tgid, *known);
     r.raced = raced;
     r.context = context;
     out_.report(r);
@@ -187,7 +178,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   e.start_time = start_time;
   e.process_id =
       make_process_id(tgid, start_time != kStartNotSeen ? start_time : clock_.tick_of(when));
-  ProcessRecord r = record(Change::kExec, tgid, e);
+  ProcessRecord r = record_of(Change::kExec, tgid, e);
   r.raced = raced;
   r.context = context;
   const ProcessEntry* stored = table_.insert(tgid, e);  // a copy: r views e
@@ -203,7 +194,7 @@ void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status)
   if (ProcessEntry* known = table_.find(tgid)) {
     // Its comm and exec events kept the name current; an exec handled too late to read /proc
     // took the kernel's exit record instead.
-    ProcessRecord r = record(Change::kExited, tgid, *known);
+    ProcessRecord r = record_of(Change::kExited, tgid, *known);
     r.has_status = true;
     r.wait_status = wait_status;
     add_accounting(tgid, r);

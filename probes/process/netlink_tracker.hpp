@@ -47,7 +47,6 @@ class NetlinkTracker {
   void on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status);
   // The exit's taskstats accounting and the lifetime it measured, when a record is at hand.
   void add_accounting(uint32_t tgid, ProcessRecord& r);
-  static ProcessRecord record(Change change, uint32_t pid, const ProcessEntry& e);
   // The parent's process_id as it was at a fork at `when`; 0 when it cannot be known.
   uint64_t parent_id(uint32_t parent_tgid, uint64_t when);
   std::optional<std::string> name_at_exit(uint32_t pid);

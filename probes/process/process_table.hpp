@@ -65,6 +65,17 @@ struct ProcessEntry {
   bool announced = true;    // process.spawned was emitted (the silent first sweep sets false)
 };
 
+// What the table knows of a process as a record: its name and identity; the source that reports
+// it adds what the event brings.
+inline ProcessRecord record_of(Change change, uint32_t pid, const ProcessEntry& e) {
+  ProcessRecord r;
+  r.change = change;
+  r.pid = pid;
+  r.comm = e.comm;
+  r.process_id = e.process_id;
+  return r;
+}
+
 // pid -> entry, bounded so that a guest with runaway pids cannot grow the agent without limit.
 class ProcessTable {
  public:

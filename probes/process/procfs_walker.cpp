@@ -72,15 +72,6 @@ int ProcfsWalker::list() {
   }
 }
 
-ProcessRecord ProcfsWalker::record(Change change, uint32_t pid, const ProcessEntry& e) {
-  ProcessRecord r;
-  r.change = change;
-  r.pid = pid;
-  r.comm = e.comm;
-  r.process_id = e.process_id;
-  return r;
-}
-
 uint64_t ProcfsWalker::parent_id(uint32_t ppid, uint64_t child_start) {
   if (ppid == 0) return 0;  // a root of the kernel's own: no parent process
   if (const ProcessEntry* parent = table_.find(ppid)) {
@@ -130,7 +121,7 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
         continue;
       }
       // The pid was reused: the process we knew is gone and this is another one.
-      if (report) out.report(record(Change::kExited, l.pid, *known));
+      if (report) out.report(record_of(Change::kExited, l.pid, *known));
       ++r.exited;
     }
     ProcessEntry fresh;
@@ -144,7 +135,7 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
     ProcessEntry* e = table_.insert(l.pid, std::move(fresh));
     if (e == nullptr) continue;  // table full: counted by the table, warned about by the probe
     if (report) {
-      ProcessRecord rec = record(Change::kSpawned, l.pid, *e);
+      ProcessRecord rec = record_of(Change::kSpawned, l.pid, *e);
       rec.has_parent = st->ppid != 0;
       rec.ppid = st->ppid;
       rec.parent_id = parent_id(st->ppid, st->start_time);
@@ -163,7 +154,7 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
 
   table_.erase_if([&](uint32_t pid, const ProcessEntry& e) {
     if (e.sweep == gen) return false;
-    if (report) out.report(record(Change::kExited, pid, e));
+    if (report) out.report(record_of(Change::kExited, pid, e));
     ++r.exited;
     return true;
   });

@@ -52,7 +52,6 @@ class ProcfsWalker {
     uint64_t ino;
   };
   int list();  // fills listing_; 0 or errno
-  static ProcessRecord record(Change change, uint32_t pid, const ProcessEntry& e);
   // The process_id of a listed process's parent; 0 when it cannot be told.
   uint64_t parent_id(uint32_t ppid, uint64_t child_start);
 
