@@ -7,6 +7,16 @@
 #include "proc_stat.hpp"
 
 namespace cellos::telemetry::process {
+namespace {
+
+// How long before its fork event's timestamp the kernel can have taken the child's start time:
+// copy_process() takes it, attaches the pid under tasklist_lock and then sends the event, a few
+// microseconds without sleeping. A generous bound: only a fork preempted for longer than this
+// right there, across a tick boundary, would be given the next tick. Within this much of a tick
+// boundary (a tenth of forks at USER_HZ 100) the probe reads /proc/PID/stat instead.
+constexpr uint64_t kForkStampWindowNs = 1000000;
+
+}  // namespace
 
 void NetlinkTracker::handle(const ProcEvent& e) {
   switch (e.kind) {
@@ -71,9 +81,20 @@ uint64_t NetlinkTracker::parent_id(uint32_t parent_tgid, uint64_t when) {
 }
 
 void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when) {
-  // One read gives the name the kernel has now and the start time that identifies the process
-  // if a later resync has to tell it from another holder of the same pid.
-  auto st = read_stat_of(child, 0, when);
+  // The child's name and start time (which identifies it if a later resync has to tell it from
+  // another holder of the pid): a fork copies its parent's name, and the kernel takes the start
+  // time just before it stamps the event, so both are known without /proc unless the parent is
+  // unknown or a tick may have begun in between; then one read of /proc/PID/stat.
+  std::optional<ProcessStat> st;
+  const ProcessEntry* parent = events_lost_ ? nullptr : table_.find(parent_tgid);
+  if (parent) {
+    if (auto tick = clock_.certain_tick_of(when, kForkStampWindowNs)) {
+      st.emplace();
+      st->comm = parent->comm;
+      st->start_time = *tick;
+    }
+  }
+  if (!st) st = read_stat_of(child, 0, when);
   ProcessEntry* known = table_.find(child);
   if (known) {
     if (!st || known->start_time == 0 || known->start_time == st->start_time) {
@@ -125,62 +146,91 @@ std::optional<std::string> NetlinkTracker::name_at_exit(uint32_t pid) {
   return exit_names_ ? exit_names_->name_at_exit(pid) : std::nullopt;
 }
 
-void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
-  ProcessEntry* known = table_.find(tgid);
-  std::optional<std::string> comm;
-  uint64_t start_time = kStartNotSeen;
-  bool raced = false;
-  const ExecContext* context = nullptr;
+void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, ExecRead& out) {
+  out.comm.reset();
+  out.start_time = kStartNotSeen;
+  out.raced = false;
+  out.has_context = false;
+  if (exit_names_ && exit_names_->exit_pending(tgid)) {
+    // It has exited already: /proc shows its zombie at best (no context left to read), or a
+    // later holder of the pid. Its exit record, sent before /proc forgot it, names it as exec
+    // left it unless it renamed itself since (rare).
+    out.raced = true;
+    out.comm = name_at_exit(tgid);
+    return;
+  }
   UniqueFd dir;
-  if (auto st = read_stat_of(tgid, known ? known->start_time : 0, when,
-                             context_reader_ ? &dir : nullptr)) {
-    comm = std::move(st->comm);
-    start_time = st->start_time;
-    if (known && known->start_time == 0) known->start_time = start_time;
+  if (auto st = read_stat_of(tgid, recorded, when, context_reader_ ? &dir : nullptr)) {
+    out.comm = std::move(st->comm);
+    out.start_time = st->start_time;
     if (context_reader_) {
       // Proven to be the process: everything read through dir is about it, or fails if it
       // has exited since (then what was read is kept, and the exec says raced).
-      raced = !context_reader_->read(dir.get(), context_);
-      context = &context_;
+      out.raced = !context_reader_->read(dir.get(), out.context);
+      out.has_context = true;
     }
   } else {
-    // Exited, and reaped, before this event was handled (and perhaps its pid reused). Its exit
-    // record, sent before /proc forgot it, names it as exec left it unless it renamed itself
-    // since (rare). Without the record the exec still happened, under a name we cannot learn.
-    raced = true;
-    comm = name_at_exit(tgid);
-    if (!comm) {
-      ProcessRecord r;
-      r.change = Change::kExec;
-      r.pid = tgid;
-      r.raced = true;
-      if (known) {
-        r.comm = known->comm;
-        r.process_id = known->process_id;
-      } else {
-        r.process_id = make_process_id(tgid, clock_.tick_of(when));
-      }
-      out_.report(r);
-      return;
+    // Exited, and reaped, before this event was handled (and perhaps its pid reused): named
+    // by its exit record if there is one.
+    out.raced = true;
+    out.comm = name_at_exit(tgid);
+  }
+}
+
+void NetlinkTracker::prefetch_exec(uint32_t tgid, uint64_t when) {
+  ExecRead* slot = prefetched_.claim(tgid, when);
+  if (!slot) return;  // already read for this very event
+  // Its fork may not be handled yet, so what the table holds under the pid may be an older
+  // process: on_exec compares start times once it is.
+  read_exec(tgid, 0, when, *slot);
+}
+
+void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
+  ProcessEntry* known = table_.find(tgid);
+  ExecRead* got = prefetched_.take(tgid, when);
+  if (!got) {
+    got = &exec_read_;
+    read_exec(tgid, known ? known->start_time : 0, when, *got);
+  } else if (known && known->start_time != 0 && got->start_time != kStartNotSeen &&
+             got->start_time != known->start_time) {
+    // Read before the fork was handled, of another process than the one the table knows by
+    // the pid: read again, as the table's process (which fails: kOther), not taken for it.
+    read_exec(tgid, known->start_time, when, *got);
+  }
+  const uint64_t start_time = got->start_time;
+  if (!got->comm) {
+    // The exec happened, under a name that cannot be learnt.
+    ProcessRecord r;
+    r.change = Change::kExec;
+    r.pid = tgid;
+    r.raced = true;
+    if (known) {
+      r.comm = known->comm;
+      r.process_id = known->process_id;
+    } else {
+      r.process_id = make_process_id(tgid, clock_.tick_of(when));
     }
+    out_.report(r);
+    return;
   }
   if (known) {
-    known->comm = std::move(*comm);
+    if (known->start_time == 0 && start_time != kStartNotSeen) known->start_time = start_time;
+    known->comm = std::move(*got->comm);
     ProcessRecord r = record_of(Change::kExec, tgid, *known);
-    r.raced = raced;
-    r.context = context;
+    r.raced = got->raced;
+    if (got->has_context) r.context = &got->context;
     out_.report(r);
     return;
   }
   // Not seen before (the table was full at its fork): remembered from here on if there is room.
   ProcessEntry e;
-  e.comm = std::move(*comm);
+  e.comm = std::move(*got->comm);
   e.start_time = start_time;
   e.process_id =
       make_process_id(tgid, start_time != kStartNotSeen ? start_time : clock_.tick_of(when));
   ProcessRecord r = record_of(Change::kExec, tgid, e);
-  r.raced = raced;
-  r.context = context;
+  r.raced = got->raced;
+  if (got->has_context) r.context = &got->context;
   const ProcessEntry* stored = table_.insert(tgid, e);  // a copy: r views e
   if (stored) r.comm = stored->comm;
   out_.report(r);

@@ -18,6 +18,7 @@
 #include "exec_context_reader.hpp"
 #include "exit_accounting.hpp"
 #include "exit_names.hpp"
+#include "prefetched_execs.hpp"
 #include "proc_event.hpp"
 #include "proc_stat.hpp"
 #include "process_id.hpp"
@@ -36,6 +37,13 @@ class NetlinkTracker {
       : proc_fd_(proc_fd), table_(table), out_(out), exit_names_(exit_names), clock_(clock) {}
 
   void handle(const ProcEvent& e);
+  // context = "full": reads the context of an exec as soon as its event is known, before the
+  // events queued ahead of it are handled (a short-lived process would be gone by then); the
+  // exec, when handled, takes what was read. Bounded: the oldest read unclaimed is dropped.
+  void prefetch_exec(uint32_t tgid, uint64_t when);
+  // Events may have been lost (until the resync after it): a lost rename would leave a parent's
+  // remembered name stale, so forks read the child's name from /proc rather than copying it.
+  void set_events_lost(bool lost) { events_lost_ = lost; }
   // context = "full": read each exec'd process's exec context through this reader; without
   // one (context = "minimal"), an exec is only named.
   void set_context_reader(ExecContextReader* reader) { context_reader_ = reader; }
@@ -43,6 +51,8 @@ class NetlinkTracker {
  private:
   void on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when);
   void on_exec(uint32_t tgid, uint64_t when);
+  // What /proc (or the exit record) says about an exec: its new name, start time, context.
+  void read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, ExecRead& out);
   void on_comm(uint32_t tgid, std::string_view comm);
   void on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status);
   // The exit's taskstats accounting and the lifetime it measured, when a record is at hand.
@@ -63,7 +73,9 @@ class NetlinkTracker {
   ExitNames* exit_names_;
   StartClock clock_;
   ExecContextReader* context_reader_ = nullptr;
-  ExecContext context_;        // reused for every exec
+  ExecRead exec_read_;  // reused for every exec not prefetched
+  PrefetchedExecs prefetched_;
+  bool events_lost_ = false;
   ExitAccounting accounting_;  // likewise for every exit
 };
 

@@ -107,6 +107,12 @@ Decoded decode(const char* data, size_t len) {
 
 }  // namespace
 
+std::optional<ProcEvent> decode_proc_event(const char* data, size_t len) {
+  const Decoded d = decode(data, len);
+  if (!d.ok || d.ack) return std::nullopt;
+  return d.event;
+}
+
 std::string_view ProcEvent::comm_view() const {
   return {comm, strnlen(comm, sizeof comm)};
 }

@@ -19,6 +19,10 @@
 
 namespace cellos::telemetry::process {
 
+// One datagram from the connector as an event (of whatever kind); nullopt when it is not a
+// whole proc event (an acknowledgement, another connector's message, cut short).
+std::optional<ProcEvent> decode_proc_event(const char* data, size_t len);
+
 class ProcConnector {
  public:
   // Opens the socket, sizes its receive queue to receive_buffer_bytes (see README: buffer
@@ -55,6 +59,12 @@ class ProcConnector {
         handle, [](std::span<const ProcEvent>) {}, max_events);
   }
 
+  // A loss (ENOBUFS or a sequence gap) was seen since the last clear_loss_seen(): set as soon
+  // as a batch shows it, before that batch's events are handled, so the handler can stop
+  // trusting what events that may be missing would have told it (a rename, say).
+  bool loss_seen() const { return loss_seen_; }
+  void clear_loss_seen() { loss_seen_ = false; }
+
   // The gap counter: lost() is every message found missing since subscribing.
   const SeqGaps& gaps() const { return gaps_; }
 
@@ -76,7 +86,9 @@ class ProcConnector {
   uint32_t seq_ = 0;
   uint32_t drops_seen_ = 0;  // the kernel's drop counter when last taken
   SeqGaps gaps_;
-  uint64_t lost_drained_ = 0;       // gaps_.lost() as the last drain reported it
+  uint64_t lost_drained_ = 0;  // gaps_.lost() as the last drain reported it
+  uint64_t lost_flagged_ = 0;  // gaps_.lost() when loss_seen_ was last brought up to date
+  bool loss_seen_ = false;
   std::vector<ProcEvent> pending_;  // read while waiting for the subscription's ack
   std::vector<ProcEvent> batch_;
   std::array<std::array<uint64_t, kSlotBytes / 8>, kBatch> slots_{};
@@ -99,7 +111,12 @@ ProcConnector::Drain ProcConnector::drain(Handler&& handle, BeforeBatch&& before
     const int n = receive_batch();
     if (n == -ENOBUFS) {
       d.overflowed = true;
+      loss_seen_ = true;
       continue;
+    }
+    if (gaps_.lost() != lost_flagged_) {
+      lost_flagged_ = gaps_.lost();
+      loss_seen_ = true;
     }
     if (n < 0) {  // -EAGAIN: receive_batch turns other errors into exceptions
       d.emptied = true;

@@ -15,6 +15,7 @@
 
 #include "exec_context.hpp"
 #include "exec_context_reader.hpp"
+#include "exec_trigger.hpp"
 #include "exit_accounting.hpp"
 #include "netlink_tracker.hpp"
 #include "proc_connector.hpp"
@@ -22,6 +23,7 @@
 #include "process_table.hpp"
 #include "procfs_walker.hpp"
 #include "taskstats_exits.hpp"
+#include "wakeup_priority.hpp"
 
 namespace {
 
@@ -49,7 +51,9 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
         method_(opts.get_string("method")),
         interval_ns_(static_cast<uint64_t>(opts.get_int("interval_ms")) * 1000000ull),
         emit_initial_(opts.get_bool("emit_initial")),
+        busy_read_ns_(static_cast<uint64_t>(opts.get_int("busy_read_interval_us")) * 1000),
         full_context_(opts.get_string("context") == "full"),
+        wakeup_priority_(opts.get_string("wakeup_priority")),
         context_reader_(static_cast<size_t>(opts.get_int("argv_max_bytes"))),
         receive_buffer_(static_cast<size_t>(opts.get_int("receive_buffer_kib")) * 1024),
         table_(static_cast<size_t>(opts.get_int("max_processes"))),
@@ -66,11 +70,20 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   }
 
   void stop() override {
+    priority_.reset();
+    trigger_.reset();
     connector_.reset();
     exit_names_.reset();
   }
 
-  void on_timer() override { sweep(true); }
+  void on_timer() override {
+    if (!connector_) {
+      sweep(true);
+      return;
+    }
+    // Coalescing: the queue read on the timer while busy; nothing new means idle again.
+    if (drain_connector() == 0) stop_coalescing();
+  }
 
   // A new VM generation (snapshot restored, clone): what changed while the VM was a snapshot
   // was never seen; /proc says what is there now (the tracker tolerates queued events about
@@ -82,13 +95,48 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     resyncing_ = false;
   }
 
-  void on_fd(int /*fd*/, uint32_t /*events*/) override {
+  void on_fd(int fd, uint32_t /*events*/) override {
+    if (trigger_ && fd == trigger_->fd()) {
+      read_execs_early();
+      return;
+    }
     if (!connector_) return;
+    // Busy: from now on the queue is read every busy_read_interval_us rather than woken for at
+    // each event (a process costs two or three events: wake-ups are most of what the probe
+    // costs). The timer turns it back when a read finds nothing.
+    if (drain_connector() > 0 && busy_read_ns_ > 0) start_coalescing();
+  }
+
+ private:
+  void start_coalescing() {
+    if (coalescing_) return;
+    host_.unwatch_fd(connector_->fd());
+    host_.arm_timer(busy_read_ns_, busy_read_ns_);
+    coalescing_ = true;
+  }
+
+  void stop_coalescing() {
+    coalescing_ = false;
+    host_.arm_timer(0, 0);
+    // Level-triggered: an event queued since the last read wakes the loop straight away.
+    host_.watch_fd(connector_->fd(), CT_FD_READ);
+  }
+
+  // An exec's context is read as soon as the exec is known, before the process can exit; the
+  // event itself is handled in its turn, from the main queue, and takes what was read.
+  void read_execs_early() {
+    trigger_->drain([this](uint32_t tgid, uint64_t when) { tracker_->prefetch_exec(tgid, when); },
+                    kMaxEventsPerWake);
+  }
+
+  // Reads the connector's queue (up to kMaxEventsPerWake events); the number of messages.
+  size_t drain_connector() {
+    // Execs the trigger holds first: their events may be in this batch (both fds were ready).
+    if (trigger_) read_execs_early();
     // EPOLLERR here only means a pending ENOBUFS, which the drain reads and accounts for.
     const auto d = connector_->drain(
         [this](const cp::ProcEvent& e) { tracker_->handle(e); },
-        [this](std::span<const cp::ProcEvent> batch) { read_exit_records(batch); },
-        kMaxEventsPerWake);
+        [this](std::span<const cp::ProcEvent> batch) { before_batch(batch); }, kMaxEventsPerWake);
     // ENOBUFS says events were lost; the sequence gaps say how many, once each CPU's next message
     // arrives (possibly a drain later). Either one calls for a resync.
     if (d.overflowed) overflowed_ = true;
@@ -101,9 +149,9 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     if (exit_names_ && d.emptied) exit_names_->settle();
     warn_if_untracked();
     warn_about_exit_records();
+    return d.events;
   }
 
- private:
   bool start_netlink() {
     try {
       connector_ = std::make_unique<cp::ProcConnector>(receive_buffer_);
@@ -126,7 +174,25 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     cp::Reporter& reporter = *this;  // a private base: converted here, where it is accessible
     tracker_ = std::make_unique<cp::NetlinkTracker>(walker_.root_fd(), table_, reporter,
                                                     exit_names_.get());
-    if (full_context_) tracker_->set_context_reader(&context_reader_);
+    if (full_context_) {
+      tracker_->set_context_reader(&context_reader_);
+      try {
+        trigger_ = std::make_unique<cp::ExecTrigger>();
+      } catch (const std::system_error& e) {
+        host_.warn(std::string("no early exec reads (") + e.what() +
+                   "): each exec's context is read when its turn in the queue comes, and more "
+                   "short-lived processes are gone by then (raced = true)");
+      }
+    }
+    if (trigger_ && wakeup_priority_ != "normal") {
+      priority_ = std::make_unique<cp::WakeupPriorityScope>(wakeup_priority_ == "realtime"
+                                                                ? cp::WakeupPriority::kRealtime
+                                                                : cp::WakeupPriority::kSlice);
+      if (!priority_->fallback().empty()) {
+        host_.warn("wakeup_priority = \"" + wakeup_priority_ + "\": " + priority_->fallback() +
+                   "; more short-lived processes are gone before their exec context is read");
+      }
+    }
     if (connector_->receive_buffer() < receive_buffer_) {
       host_.warn("netlink receive queue limited to " +
                  std::to_string(connector_->receive_buffer() / 1024) + " KiB of the " +
@@ -138,6 +204,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     // in the queue, and the tracker reports it once; none can fall between the two.
     sweep(emit_initial_, emit_initial_);
     host_.watch_fd(connector_->fd(), CT_FD_READ);
+    if (trigger_) host_.watch_fd(trigger_->fd(), CT_FD_READ);
     return true;
   }
 
@@ -181,16 +248,21 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     // Exits whose events were lost left their names behind; a later holder of the pid must not
     // inherit one.
     if (exit_names_) exit_names_->clear();
+    connector_->clear_loss_seen();
+    tracker_->set_events_lost(false);
     // What the sweep finds (processes that appeared or vanished in the gap) says resync = true.
     resyncing_ = true;
     sweep(true);
     resyncing_ = false;
   }
 
+  // Before each batch of kernel events is handled. A loss seen in reading it (or earlier,
+  // not yet resynchronised) tells the tracker not to trust names copied from parents.
   // Every task exit queues a taskstats record before its connector event. Reading them before
   // each batch that holds exits keeps that queue short (so no record is dropped for want of
   // room) and has each record held by the time its exit is handled, in one read per batch.
-  void read_exit_records(std::span<const cp::ProcEvent> batch) {
+  void before_batch(std::span<const cp::ProcEvent> batch) {
+    tracker_->set_events_lost(connector_->loss_seen());
     if (!exit_names_) return;
     for (const cp::ProcEvent& e : batch) {
       if (e.kind == cp::ProcEvent::Kind::kExit) {
@@ -284,14 +356,19 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   std::string method_;
   uint64_t interval_ns_;
   bool emit_initial_;
+  uint64_t busy_read_ns_;
   bool full_context_;
+  std::string wakeup_priority_;
   cp::ExecContextReader context_reader_;
   size_t receive_buffer_;
   cp::ProcessTable table_;
   cp::ProcfsWalker walker_;
   uint32_t self_pid_;
   std::string self_comm_;
+  bool coalescing_ = false;  // the queue is read on the timer, not watched
   std::unique_ptr<cp::ProcConnector> connector_;
+  std::unique_ptr<cp::ExecTrigger> trigger_;
+  std::unique_ptr<cp::WakeupPriorityScope> priority_;
   std::unique_ptr<cp::TaskstatsExits> exit_names_;
   std::unique_ptr<cp::NetlinkTracker> tracker_;
   ctt::EventBuilder event_;  // reused: one event at a time, memory kept between them
@@ -310,6 +387,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
 
 const char* const kMethods[] = {"auto", "netlink", "procfs", nullptr};
 const char* const kContexts[] = {"full", "minimal", nullptr};
+const char* const kPriorities[] = {"realtime", "slice", "normal", nullptr};
 
 constexpr ct_option_spec kOptions[] = {
     ctt::string_option("method",
@@ -327,11 +405,23 @@ constexpr ct_option_spec kOptions[] = {
                        "what process.exec carries: \"full\" (exe, argv, cwd and ids, read from "
                        "/proc/PID at the exec) or \"minimal\" (only the name: no reads beyond it)",
                        "full", kContexts),
+    ctt::string_option("wakeup_priority",
+                       "context = \"full\": how the agent's thread is scheduled, so that it "
+                       "reads an exec's context before a short-lived process exits: "
+                       "\"realtime\" (SCHED_FIFO 1, needs CAP_SYS_NICE, else as \"slice\"), "
+                       "\"slice\" (a 100 us EEVDF slice: preempts sooner, same CPU share) or "
+                       "\"normal\"",
+                       "realtime", kPriorities),
     ctt::int_option("argv_max_bytes",
                     "most bytes of argv an event carries, counted as /proc/PID/cmdline counts "
                     "them (each argument and its NUL); a longer one is cut and says "
                     "argv_truncated = true",
                     1024, 0, 2048),
+    ctt::int_option("busy_read_interval_us",
+                    "netlink: while events keep coming, read them this often (microseconds) "
+                    "instead of waking for each one, which is most of the probe's cost; they "
+                    "are reported that much later at most. 0: wake for every event",
+                    1000, 0, 100000),
     ctt::int_option("receive_buffer_kib",
                     "netlink: how much the kernel may queue for the agent (about 0.8 KiB per "
                     "event) before it drops events and the probe resynchronises from /proc; "

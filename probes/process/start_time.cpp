@@ -39,6 +39,13 @@ uint64_t StartClock::tick_of(uint64_t monotonic_ns) const {
   return (monotonic_ns + offset_ns()) / ns_per_tick_;
 }
 
+std::optional<uint64_t> StartClock::certain_tick_of(uint64_t monotonic_ns,
+                                                    uint64_t window_ns) const {
+  const uint64_t boot_ns = monotonic_ns + offset_ns();
+  if (boot_ns < window_ns || boot_ns % ns_per_tick_ < window_ns) return std::nullopt;
+  return boot_ns / ns_per_tick_;
+}
+
 uint64_t StartClock::monotonic_of(uint64_t tick) const {
   const uint64_t boot_ns = tick * ns_per_tick_;
   const uint64_t offset = offset_ns();

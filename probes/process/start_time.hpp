@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace cellos::telemetry::process {
 
@@ -27,6 +28,11 @@ class StartClock {
       : boot_offset_ns_(boot_offset_ns), ns_per_tick_(ns_per_tick) {}
 
   uint64_t tick_of(uint64_t monotonic_ns) const;
+  // The tick of an instant known only to lie in [monotonic_ns - window_ns, monotonic_ns], when
+  // the whole span falls in one tick; nullopt when a tick starts inside it. A fork event is
+  // stamped a few microseconds after the kernel takes the child's start time, so this gives the
+  // child's field 22 without reading /proc (see README: process_id).
+  std::optional<uint64_t> certain_tick_of(uint64_t monotonic_ns, uint64_t window_ns) const;
   // The other way: the CLOCK_MONOTONIC instant a start tick began (0 if before the clock's
   // origin: a process started while the guest was suspended cannot be placed).
   uint64_t monotonic_of(uint64_t tick) const;
