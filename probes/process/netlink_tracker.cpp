@@ -191,10 +191,12 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   if (!got) {
     got = &exec_read_;
     read_exec(tgid, known ? known->start_time : 0, when, *got);
-  } else if (known && known->start_time != 0 && got->start_time != kStartNotSeen &&
-             got->start_time != known->start_time) {
-    // Read before the fork was handled, of another process than the one the table knows by
-    // the pid: read again, as the table's process (which fails: kOther), not taken for it.
+  } else if (known && known->start_time != 0 && known->start_time != kStartNotSeen &&
+             got->start_time != kStartNotSeen && got->start_time != known->start_time) {
+    // The early read was proven about a process that held the pid before the exec's tick,
+    // which can only be the exec's; a start time other than the fork's says otherwise, so
+    // it is not trusted: read again as the table's process (kOther: raced). A fork whose read
+    // found the child gone (kStartNotSeen) has nothing to compare.
     read_exec(tgid, known->start_time, when, *got);
   }
   const uint64_t start_time = got->start_time;

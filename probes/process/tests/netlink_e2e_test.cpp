@@ -1,9 +1,11 @@
 // The real agent, the real kernel: method = "netlink".
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <string>
 #include <thread>
 
 #include "e2e_support.hpp"
@@ -109,4 +111,20 @@ TEST(ProcessNetlinkE2E, ExecHandledAfterTheProcessIsGoneStillHasItsNewName) {
   EXPECT_TRUE(agent.find("process.exec", pid, "true"));
   EXPECT_TRUE(agent.find("process.exited", pid, "true"));
   EXPECT_EQ(agent.stop(), 0);
+}
+
+// context = "full" reads each exec's context the moment it happens: the agent's thread runs
+// at the lowest real-time priority (root has CAP_SYS_NICE) so the exec's wake-up preempts the
+// new process; minimal context, or wakeup_priority = "normal", leaves the thread alone.
+TEST(ProcessNetlinkE2E, FullContextRunsTheAgentAtRealTimePriority) {
+  const auto policy_of = [](const std::string& options) {
+    pt::Agent agent("method = \"netlink\"\n" + options);
+    EXPECT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+    const int policy = sched_getscheduler(agent.pid()) & ~SCHED_RESET_ON_FORK;
+    EXPECT_EQ(agent.stop(), 0);
+    return policy;
+  };
+  EXPECT_EQ(policy_of("context = \"full\""), SCHED_FIFO);
+  EXPECT_EQ(policy_of("context = \"full\"\nwakeup_priority = \"normal\""), SCHED_OTHER);
+  EXPECT_EQ(policy_of("context = \"minimal\""), SCHED_OTHER);
 }

@@ -11,10 +11,12 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "exec_context_reader.hpp"
 #include "fake_proc.hpp"
+#include "prefetched_execs.hpp"
 #include "process_id.hpp"
 #include "procfs_walker.hpp"
 #include "recorder.hpp"
@@ -421,4 +423,176 @@ TEST_F(ProcessTracker, ExecOfAnotherHolderOfThePidReadsNoContextAndRaced) {
   ASSERT_EQ(out.records.size(), 1u);
   EXPECT_TRUE(out.records[0].raced);
   EXPECT_EQ(out.records[0].comm, "bash");  // never "other"
+}
+
+TEST(ProcessStartTime, GivesAForksTickOnlyWhenNoTickBeginsInItsWindow) {
+  const cp::StartClock clock(0, 10000000);  // 10 ms ticks
+  EXPECT_EQ(clock.certain_tick_of(35000000, 1000000), std::optional<uint64_t>(3));
+  EXPECT_EQ(clock.certain_tick_of(31000000, 1000000), std::optional<uint64_t>(3));
+  EXPECT_EQ(clock.certain_tick_of(30999999, 1000000), std::nullopt);  // tick 3 began 1 ms ago
+  EXPECT_EQ(clock.certain_tick_of(30000000, 1000000), std::nullopt);
+  EXPECT_EQ(clock.certain_tick_of(500, 1000000), std::nullopt);  // before the window could fit
+}
+
+namespace {
+
+// As the running system counts: 10 ms ticks, so most fork events are far from a tick boundary.
+const cp::StartClock kTenMsTicks(0, 10000000);
+
+class ProcessTrackerRealTicks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    proc.add(100, "bash", 10);
+    walker.sweep(out, false);
+  }
+  FakeProc proc;
+  cp::ProcessTable table{1024};
+  cp::ProcfsWalker walker{proc.root(), table};
+  Recorder out;
+  cp::NetlinkTracker tracker{walker.root_fd(), table, out, nullptr, kTenMsTicks};
+};
+
+}  // namespace
+
+// Mid-tick, the fork says all /proc would: the parent's name, the start tick of its timestamp.
+// The fake /proc shows another name for the child, so a read would be seen.
+TEST_F(ProcessTrackerRealTicks, ForkFarFromATickBoundaryReadsNothing) {
+  proc.add(200, "read-from-proc", 4);
+  tracker.handle(fork_event(100, 200, 200, 45000000));
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_EQ(out.records[0].comm, "bash");
+  EXPECT_EQ(out.records[0].process_id, cp::make_process_id(200, 4));
+  EXPECT_EQ(table.find(200)->start_time, 4u);
+}
+
+TEST_F(ProcessTrackerRealTicks, ForkNearATickBoundaryReadsProc) {
+  proc.add(200, "read-from-proc", 3);  // started in tick 3; the event was stamped in tick 4
+  tracker.handle(fork_event(100, 200, 200, 40000500));
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_EQ(out.records[0].comm, "read-from-proc");
+  EXPECT_EQ(out.records[0].process_id, cp::make_process_id(200, 3));
+}
+
+TEST_F(ProcessTrackerRealTicks, ForkOfAnUnknownParentReadsProc) {
+  proc.add(200, "read-from-proc", 4);
+  tracker.handle(fork_event(77, 200, 200, 45000000));
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_EQ(out.records[0].comm, "read-from-proc");
+}
+
+// Events were lost: a rename of the parent may be among them, so its remembered name is not
+// lent to the child until the resync.
+TEST_F(ProcessTrackerRealTicks, AfterALossForksReadProc) {
+  proc.add(200, "read-from-proc", 4);
+  tracker.set_events_lost(true);
+  tracker.handle(fork_event(100, 200, 200, 45000000));
+  tracker.set_events_lost(false);
+  proc.add(201, "read-from-proc", 4);
+  tracker.handle(fork_event(100, 201, 201, 45000000));
+  EXPECT_EQ(out.take(),
+            (V{{Change::kSpawned, 200, "read-from-proc"}, {Change::kSpawned, 201, "bash"}}));
+}
+
+// A same pid listed by a sweep that ran while the fork waited in the queue: the same process
+// when the start ticks agree, an older holder of the pid (whose exit was lost) when not.
+TEST_F(ProcessTrackerRealTicks, ForkOverAListedProcessComparesStartTicks) {
+  proc.add(300, "listed", 4);
+  proc.add(400, "older", 1);
+  walker.sweep(out, true);
+  out.take();
+  tracker.handle(fork_event(100, 300, 300, 45000000));
+  tracker.handle(fork_event(100, 400, 400, 45000000));
+  EXPECT_EQ(out.take(), (V{{Change::kExited, 400, "older"}, {Change::kSpawned, 400, "bash"}}));
+}
+
+namespace {
+
+// Keeps each exec's context as it was reported.
+struct ExecKeeper : cp::Reporter {
+  void report(const cp::ProcessRecord& r) override {
+    names.push_back(std::string(r.comm));
+    if (r.change != Change::kExec) return;
+    raced = r.raced;
+    has_context = r.context != nullptr;
+    if (r.context) argv.assign(r.context->argv.begin(), r.context->argv.end());
+  }
+  std::vector<std::string> names;
+  bool raced = true;
+  bool has_context = false;
+  std::vector<std::string> argv;
+};
+
+void make_exec_image(FakeProc& proc, uint32_t pid, const char* comm, uint64_t start) {
+  proc.add(pid, comm, start);
+  proc.write(std::to_string(pid) + "/cmdline", std::string("/bin/true\0now\0", 14));
+  proc.write(std::to_string(pid) + "/status", "Name:\ttrue\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n");
+  std::filesystem::create_symlink("/usr/bin/true",
+                                  proc.root() + "/" + std::to_string(pid) + "/exe");
+  std::filesystem::create_symlink("/", proc.root() + "/" + std::to_string(pid) + "/cwd");
+}
+
+}  // namespace
+
+// The exec-only socket told of the exec while its fork still waited in the queue; the process
+// was gone by the time the queue was read. The exec carries what was read at once.
+TEST_F(ProcessTracker, ExecReadEarlyIsTakenWhenItsEventComes) {
+  cp::ExecContextReader reader(1024);
+  ExecKeeper keep;
+  cp::NetlinkTracker reading(walker.root_fd(), table, keep, nullptr, kClock);
+  reading.set_context_reader(&reader);
+  make_exec_image(proc, 200, "true", 20);
+  reading.prefetch_exec(200, kLate);
+  proc.remove(200);
+  reading.handle(fork_event(100, 200, 200));
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_EQ(keep.names, (std::vector<std::string>{"bash", "true"}));
+  EXPECT_FALSE(keep.raced);
+  ASSERT_TRUE(keep.has_context);
+  EXPECT_EQ(keep.argv, (std::vector<std::string>{"/bin/true", "now"}));
+}
+
+// Read early for another event (another timestamp) than the one handled: not used.
+TEST_F(ProcessTracker, ExecReadEarlyForAnotherEventIsNotTaken) {
+  cp::ExecContextReader reader(1024);
+  ExecKeeper keep;
+  cp::NetlinkTracker reading(walker.root_fd(), table, keep, nullptr, kClock);
+  reading.set_context_reader(&reader);
+  make_exec_image(proc, 200, "true", 20);
+  reading.prefetch_exec(200, kLate - 1);
+  proc.remove(200);
+  reading.handle(fork_event(100, 200, 200));
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_TRUE(keep.raced);
+  EXPECT_FALSE(keep.has_context);
+}
+
+// Read early from a process whose start time is not the one its fork gave: another holder of
+// the pid, never taken for the exec's process.
+TEST_F(ProcessTracker, ExecReadEarlyOfAnotherStartTimeIsNotTaken) {
+  cp::ExecContextReader reader(1024);
+  ExecKeeper keep;
+  cp::NetlinkTracker reading(walker.root_fd(), table, keep, nullptr, kClock);
+  reading.set_context_reader(&reader);
+  proc.add(200, "bash", 20);
+  reading.handle(fork_event(100, 200, 200));
+  proc.remove(200);
+  make_exec_image(proc, 200, "imposter", 21);
+  reading.prefetch_exec(200, kLate);
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_TRUE(keep.raced);
+  EXPECT_FALSE(keep.has_context);
+  EXPECT_EQ(keep.names.back(), "bash");
+}
+
+TEST(PrefetchedExecs, HoldsEachReadOnceAndGivesUpTheOldestWhenFull) {
+  cp::PrefetchedExecs held;
+  ASSERT_NE(held.claim(1, 10), nullptr);
+  EXPECT_EQ(held.claim(1, 10), nullptr);  // the same event again
+  EXPECT_NE(held.claim(1, 11), nullptr);  // the same pid, another exec
+  EXPECT_EQ(held.held(), 2u);
+  EXPECT_NE(held.take(1, 10), nullptr);
+  EXPECT_EQ(held.take(1, 10), nullptr);
+  for (uint32_t pid = 100; pid < 200; ++pid) held.claim(pid, 1);
+  EXPECT_EQ(held.take(1, 11), nullptr);  // the oldest, given up for newer ones
+  EXPECT_NE(held.take(199, 1), nullptr);
 }

@@ -15,8 +15,11 @@
 #include <chrono>
 #include <system_error>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "e2e_support.hpp"
+#include "exec_trigger.hpp"
 
 namespace cp = cellos::telemetry::process;
 using cp::ProcEvent;
@@ -132,4 +135,39 @@ TEST(ProcessConnector, RefusedOutsideTheInitialNetworkNamespace) {
   }
   EXPECT_EQ(cellos::telemetry::testing::wait_pid(pid), 0)
       << "1: subscribed anyway, 2: unshare failed, 3: another error";
+}
+
+// The exec-only socket: the kernel filters everything else out before it is queued.
+TEST(ProcessExecTrigger, CarriesOnlyExecEventsWithTheirTimestamps) {
+  cp::ProcConnector main_socket(1 << 20);  // subscribes: without a listener no event is sent
+  cp::ExecTrigger trigger;
+  const uint64_t before = monotonic_ns();
+  const pid_t pid = cp::testing::run_true();
+  ASSERT_EQ(cellos::telemetry::testing::wait_pid(pid), 0);
+  // The main socket sees the fork, exec and exit; the trigger only the exec.
+  ASSERT_TRUE(drain_until(main_socket, [&](const ProcEvent& e) {
+    return e.kind == Kind::kExit && e.tgid == uint32_t(pid);
+  }));
+  std::vector<std::pair<uint32_t, uint64_t>> execs;
+  size_t datagrams = 0;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < end) {
+    datagrams += trigger.drain(
+        [&](uint32_t tgid, uint64_t when) { execs.emplace_back(tgid, when); }, 1u << 20);
+    bool ours = false;
+    for (const auto& [tgid, when] : execs) ours = ours || tgid == uint32_t(pid);
+    if (ours) break;
+    pollfd p{trigger.fd(), POLLIN, 0};
+    poll(&p, 1, 100);
+  }
+  // Every datagram that came through was an exec (other tests' processes may exec too).
+  EXPECT_EQ(datagrams, execs.size());
+  bool ours = false;
+  for (const auto& [tgid, when] : execs) {
+    if (tgid != uint32_t(pid)) continue;
+    ours = true;
+    EXPECT_GE(when, before);
+    EXPECT_LE(when, monotonic_ns());
+  }
+  EXPECT_TRUE(ours);
 }
