@@ -25,6 +25,10 @@ class ExitNames {
   // records were lost so that this cannot be ruled out. A read of /proc/PID made before asking
   // is then not proven to be about the process the pending events are about.
   virtual bool exit_pending(uint32_t pid) = 0;
+  // Whether a record of this pid's exit is already at hand (without reading what is queued):
+  // the process whose events are being handled has exited, so /proc has nothing of it to
+  // read. false when that cannot be said cheaply.
+  virtual bool exit_held(uint32_t /*pid*/) { return false; }
   // The connector's exit event for pid (a process or a thread) has been handled.
   virtual void exit_handled(uint32_t pid) = 0;
 };

@@ -151,7 +151,7 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, 
   out.start_time = kStartNotSeen;
   out.raced = false;
   out.has_context = false;
-  if (exit_names_ && exit_names_->exit_pending(tgid)) {
+  if (exit_names_ && exit_names_->exit_held(tgid)) {
     // It has exited already: /proc shows its zombie at best (no context left to read), or a
     // later holder of the pid. Its exit record, sent before /proc forgot it, names it as exec
     // left it unless it renamed itself since (rare).

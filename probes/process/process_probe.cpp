@@ -36,6 +36,9 @@ namespace cp = cellos::telemetry::process;
 // probe was disabled; 256 keep a wake-up short even there.
 constexpr size_t kMaxEventsPerWake = 256;
 
+// Reads on the timer that find nothing before the probe watches the socket again (idle).
+constexpr unsigned kEmptyReadsBeforeIdle = 8;
+
 // Rate limit for repeated warnings: the 1st, 2nd, 4th, 8th... occurrence.
 bool worth_warning(uint64_t count) {
   return (count & (count - 1)) == 0;
@@ -81,8 +84,15 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
       sweep(true);
       return;
     }
-    // Coalescing: the queue read on the timer while busy; nothing new means idle again.
-    if (drain_connector() == 0) stop_coalescing();
+    // Coalescing: the queue read on the timer while busy; a few reads in a row that find
+    // nothing mean idle again. Not the first: a process every millisecond or so (a shell
+    // script's pace) leaves some ticks empty, and watching the socket again for each of those
+    // cost two wake-ups per process instead of one.
+    if (drain_connector() > 0) {
+      empty_reads_ = 0;
+    } else if (++empty_reads_ >= kEmptyReadsBeforeIdle) {
+      stop_coalescing();
+    }
   }
 
   // A new VM generation (snapshot restored, clone): what changed while the VM was a snapshot
@@ -109,6 +119,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
 
  private:
   void start_coalescing() {
+    empty_reads_ = 0;
     if (coalescing_) return;
     host_.unwatch_fd(connector_->fd());
     host_.arm_timer(busy_read_ns_, busy_read_ns_);
@@ -365,7 +376,8 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   cp::ProcfsWalker walker_;
   uint32_t self_pid_;
   std::string self_comm_;
-  bool coalescing_ = false;  // the queue is read on the timer, not watched
+  bool coalescing_ = false;   // the queue is read on the timer, not watched
+  unsigned empty_reads_ = 0;  // timer reads in a row that found nothing
   std::unique_ptr<cp::ProcConnector> connector_;
   std::unique_ptr<cp::ExecTrigger> trigger_;
   std::unique_ptr<cp::WakeupPriorityScope> priority_;

@@ -75,6 +75,7 @@ class TaskstatsExits final : public ExitNames {
   std::optional<std::string> name_at_exit(uint32_t pid) override;
   std::optional<ExitAccounting> accounting_at_exit(uint32_t pid) override;
   bool exit_pending(uint32_t pid) override;
+  bool exit_held(uint32_t pid) override { return !lost_ && records_.holds(pid); }
   void exit_handled(uint32_t pid) override;
   // Records of exits whose events were lost could mislead; a resync starts over.
   void clear() {

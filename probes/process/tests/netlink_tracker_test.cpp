@@ -292,9 +292,7 @@ TEST_F(ProcessTrackerWithExitNames, SameTickReadIsUsedWhenNoExitIsPending) {
   proc.add(200, "true", 70);
   tracker.handle(event(ProcEvent::Kind::kExec, 200, 200, 70));
   EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "bash"}, {Change::kExec, 200, "true"}}));
-  // Asked at the fork's same-tick read, before the exec's read (none is made for a process
-  // whose exit is already pending) and at the exec's same-tick read.
-  EXPECT_EQ(names.pending_asked, 3);
+  EXPECT_EQ(names.pending_asked, 2);
   EXPECT_EQ(names.asked, 0);
 }
 
@@ -595,4 +593,23 @@ TEST(PrefetchedExecs, HoldsEachReadOnceAndGivesUpTheOldestWhenFull) {
   for (uint32_t pid = 100; pid < 200; ++pid) held.claim(pid, 1);
   EXPECT_EQ(held.take(1, 11), nullptr);  // the oldest, given up for newer ones
   EXPECT_NE(held.take(199, 1), nullptr);
+}
+
+// The exit record is at hand when the exec is handled: the process is gone, so /proc is not
+// read at all (with coalesced reads, the usual case for a short-lived process).
+TEST_F(ProcessTrackerWithExitNames, ExecOfAProcessWhoseExitIsHeldReadsNothing) {
+  struct Held : FakeExitNames {
+    bool exit_held(uint32_t pid) override { return exit_pending(pid); }
+  } held;
+  cp::NetlinkTracker reading(walker.root_fd(), table, out, &held, kClock);
+  proc.add(200, "bash", 20);
+  reading.handle(fork_event(100, 200, 200));
+  // Had /proc been read, this entry (provably the process: started before the event) would
+  // have named the exec.
+  proc.add(200, "from-proc", 20);
+  held.names[200] = {"true"};
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  ASSERT_EQ(out.records.size(), 2u);
+  EXPECT_EQ(out.records[1].comm, "true");
+  EXPECT_TRUE(out.records[1].raced);
 }
