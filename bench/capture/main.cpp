@@ -8,7 +8,9 @@
 //   - the same agent with the stdout sink to /dev/null instead (CPU only: nothing to score);
 //   - the agent with method = "procfs" (on the first workload only: it misses most anyway);
 //   - forkstat -e fork,exec,exit (it reads each process's command line);
-//   - capture-floor-observer (floor_observer.c): connector + taskstats, recvmmsg, no /proc reads.
+//   - capture-floor-observer (floor_observer.c): connector + taskstats, recvmmsg, no /proc reads;
+//   - with --baseline-agent, another build of the agent (vsock sink, each context), to show a
+//     change's before and after in the same rounds.
 // CPU is the observer's time on CPU (/proc/PID/task/*/schedstat, all threads) from idle before
 // the workload until it has drained after it (the vsock agent: the last exit frame received;
 // the others: their CPU time still for 100 ms, at most 1 s), per process of the workload. Each
@@ -19,6 +21,7 @@
 //   capture-bench [--processes 2000] [--large 20000] [--threaded 1000] [--rounds 3]
 //                 [--large-rounds N] [--interval-ms 100] [--forkstat /usr/bin/forkstat]
 //                 [--agent PATH] [--plugin-dir DIR] [--sink-dir DIR] [--floor PATH]
+//                 [--baseline-agent PATH [--baseline-plugin-dir DIR]]
 // A count of 0 leaves that workload out. Needs root (the process connector, SO_RCVBUFFORCE).
 #include <signal.h>
 #include <sys/prctl.h>
@@ -63,6 +66,9 @@ struct Settings {
   std::string plugin_dir = CAPTURE_BENCH_PLUGIN_DIR;
   std::string sink_dir = CAPTURE_BENCH_FIXTURE_DIR;
   std::string forkstat = "/usr/bin/forkstat";
+  // Another build of the agent (e.g. the commit before a change), run in the same rounds.
+  std::string baseline_agent;
+  std::string baseline_plugin_dir;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -92,6 +98,10 @@ Settings parse(int argc, char** argv) {
       s.rounds = std::max(1, std::stoi(value()));
     } else if (a == "--interval-ms") {
       s.interval_ms = std::stoi(value());
+    } else if (a == "--baseline-agent") {
+      s.baseline_agent = value();
+    } else if (a == "--baseline-plugin-dir") {
+      s.baseline_plugin_dir = value();
     } else if (a == "--agent") {
       s.agent = value();
     } else if (a == "--plugin-dir") {
@@ -407,6 +417,18 @@ int main(int argc, char** argv) {
       {procfs_label,
        [&s, procfs_label](const Workload& w) { return run_agent_procfs(s, w, procfs_label); },
        true});
+  if (!s.baseline_agent.empty()) {
+    Settings base = s;
+    base.agent = s.baseline_agent;
+    if (!s.baseline_plugin_dir.empty()) base.plugin_dir = s.baseline_plugin_dir;
+    for (const std::string& c : ctx) {
+      const std::string label =
+          "baseline agent, vsock sink" + (c.empty() ? std::string() : ", context = \"" + c + "\"");
+      specs.push_back({label, [base, c, label](const Workload& w) {
+                         return run_agent_vsock(base, w, c, label);
+                       }});
+    }
+  }
   specs.push_back({"forkstat", [&s](const Workload& w) { return run_forkstat(s, w); }});
   specs.push_back({"floor", [&s](const Workload& w) { return run_floor(s, w); }});
 
@@ -462,6 +484,11 @@ int main(int argc, char** argv) {
     std::cout << ratio_line("agent (" + specs[0].label + ") CPU per process relative to forkstat",
                             rows[0], rows[specs.size() - 2]);
     std::cout << ratio_line("relative to the floor", rows[0], rows[specs.size() - 1]);
+    if (ctx.size() > 1) {
+      std::cout << ratio_line(
+          "agent (" + specs[1].label + ") CPU per process relative to the floor", rows[1],
+          rows[specs.size() - 1]);
+    }
   }
   return 0;
 }

@@ -61,8 +61,11 @@ CpuTime Observer::cpu() const {
   for (const auto& task :
        std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
     std::ifstream sched(task.path() / "schedstat");
-    uint64_t ns = 0;
-    if (sched >> ns) t.on_cpu_ns += ns;
+    uint64_t ns = 0, waited = 0, runs = 0;
+    if (sched >> ns >> waited >> runs) {
+      t.on_cpu_ns += ns;
+      t.runs += runs;
+    }
   }
   return t;
 }

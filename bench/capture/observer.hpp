@@ -13,7 +13,12 @@ namespace capture_bench {
 struct CpuTime {
   uint64_t ticks = 0;      // utime + stime from /proc/PID/stat, in USER_HZ ticks (10 ms)
   uint64_t on_cpu_ns = 0;  // /proc/PID/task/*/schedstat: the same time, to the nanosecond
-  CpuTime operator-(const CpuTime& o) const { return {ticks - o.ticks, on_cpu_ns - o.on_cpu_ns}; }
+  // schedstat's third field: how many times a thread was put on a CPU, mostly wake-ups (an
+  // observer that sleeps between events runs once per wake-up; preemptions add a few).
+  uint64_t runs = 0;
+  CpuTime operator-(const CpuTime& o) const {
+    return {ticks - o.ticks, on_cpu_ns - o.on_cpu_ns, runs - o.runs};
+  }
 };
 
 class Observer {

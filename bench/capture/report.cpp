@@ -79,6 +79,8 @@ void Row::add(const Row& round, const CpuTime& used) {
   if (round.processes) {
     cpu_us_per_process.push_back(static_cast<double>(used.on_cpu_ns) / 1000.0 /
                                  static_cast<double>(round.processes));
+    runs_per_process.push_back(static_cast<double>(used.runs) /
+                               static_cast<double>(round.processes));
   }
 }
 
@@ -199,8 +201,9 @@ Row score_floor(const std::string& name, const std::vector<Spawn>& spawns,
 std::string markdown_table(const std::string& workload, const std::vector<Row>& rows) {
   std::string t = "| " + workload +
                   " | processes | spawned | exec | exited | all three | exec with argv / "
-                  "raced | fork→spawned median / p99 | CPU µs per process, median (min–max) |\n"
-                  "|---|---|---|---|---|---|---|---|---|\n";
+                  "raced | fork→spawned median / p99 | CPU µs per process, median (min–max) | "
+                  "runs on a CPU per process |\n"
+                  "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const Row& r : rows) {
     std::string cpu = "n/a";
     if (!r.cpu_us_per_process.empty()) {
@@ -209,6 +212,8 @@ std::string markdown_table(const std::string& workload, const std::vector<Row>& 
       cpu = "**" + fixed(median(r.cpu_us_per_process), 1) + "** (" + fixed(*lo, 1) + "–" +
             fixed(*hi, 1) + ")";
     }
+    const std::string runs =
+        r.runs_per_process.empty() ? "n/a" : fixed(median(r.runs_per_process), 2);
     const std::string names = r.comm_checked ? "" : " (no names)";
     const auto med = percentile(r.latencies_us, 0.5);
     const auto p99 = percentile(r.latencies_us, 0.99);
@@ -216,7 +221,7 @@ std::string markdown_table(const std::string& workload, const std::vector<Row>& 
     t += "| " + r.observer + " | " + std::to_string(r.processes) + " | ";
     if (!r.scored) {
       t += dash + " | " + dash + " | " + dash + " | " + dash + " | " + dash + " | " + dash + " | " +
-           cpu + " |\n";
+           cpu + " | " + runs + " |\n";
       continue;
     }
     t += pct(r.spawned, r.processes) + " | " + pct(r.exec, r.processes) + names + " | " +
@@ -224,7 +229,7 @@ std::string markdown_table(const std::string& workload, const std::vector<Row>& 
          (r.has_argv ? pct(r.argv_present, r.exec_events) + " / " + pct(r.raced, r.exec_events)
                      : dash) +
          " | " + (r.has_latency && med ? fixed(*med, 0) + " / " + fixed(*p99, 0) + " µs" : dash) +
-         " | " + cpu + " |\n";
+         " | " + cpu + " | " + runs + " |\n";
   }
   return t;
 }

@@ -35,6 +35,7 @@ struct Row {
   size_t exec_events = 0, argv_present = 0, raced = 0;
   std::vector<double> latencies_us;        // fork -> process.spawned
   std::vector<double> cpu_us_per_process;  // one per round
+  std::vector<double> runs_per_process;    // likewise: times on a CPU (schedstat), per process
 
   void add(const Row& round, const CpuTime& used);
 };

@@ -433,7 +433,7 @@ constexpr ct_option_spec kOptions[] = {
                     "netlink: while events keep coming, read them this often (microseconds) "
                     "instead of waking for each one, which is most of the probe's cost; they "
                     "are reported that much later at most. 0: wake for every event",
-                    1000, 0, 100000),
+                    2000, 0, 100000),
     ctt::int_option("receive_buffer_kib",
                     "netlink: how much the kernel may queue for the agent (about 0.8 KiB per "
                     "event) before it drops events and the probe resynchronises from /proc; "
