@@ -113,7 +113,12 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
     }
     if (!st) continue;  // gone since the listing; if known, the pass below reports the exit
     if (known) {
-      if (known->start_time == 0 || known->start_time == st->start_time) {
+      // A process the netlink tracker could not read at its fork (kStartNotSeen) took its id
+      // from the fork's tick: listed now with that very start tick, it is the same process (the
+      // same process_id could not name two), not a reuse to report as an exit and a spawn.
+      const bool same_id = known->start_time == kStartNotSeen &&
+                           known->process_id == make_process_id(l.pid, st->start_time);
+      if (known->start_time == 0 || known->start_time == st->start_time || same_id) {
         // Same process under a re-created inode, or one netlink learnt without a listing.
         known->dir_ino = l.ino;
         known->start_time = st->start_time;

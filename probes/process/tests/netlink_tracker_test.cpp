@@ -613,3 +613,19 @@ TEST_F(ProcessTrackerWithExitNames, ExecOfAProcessWhoseExitIsHeldReadsNothing) {
   EXPECT_EQ(out.records[1].comm, "true");
   EXPECT_TRUE(out.records[1].raced);
 }
+
+// The fork's read was not proven (same tick, an exit record pending for the pid: records lost
+// under the same burst do this), so the child got the fork's tick for its id and no start time.
+// A resync that then lists it, started in that very tick, must not report it exited and
+// spawned again under the same process_id (seen in ProcessResyncE2E under load).
+TEST_F(ProcessTrackerWithExitNames, ResyncListingAnUnprovenForkAtItsForksTickIsTheSameProcess) {
+  proc.add(200, "child", kLate);
+  names.names[200] = {"older"};
+  tracker.handle(fork_event(100, 200, 200, kLate));
+  ASSERT_EQ(table.find(200)->start_time, cp::kStartNotSeen);
+  names.names[200].clear();
+  out.take();
+  walker.sweep(out, true);
+  EXPECT_EQ(out.take(), V{});
+  EXPECT_EQ(table.find(200)->start_time, kLate);
+}
