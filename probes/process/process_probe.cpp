@@ -113,7 +113,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     if (!connector_) return;
     // Busy: from now on the queue is read every busy_read_interval_us rather than woken for at
     // each event (a process costs two or three events: wake-ups are most of what the probe
-    // costs). The timer turns it back when a read finds nothing.
+    // costs). The timer turns it back after kEmptyReadsBeforeIdle reads find nothing.
     if (drain_connector() > 0 && busy_read_ns_ > 0) start_coalescing();
   }
 
