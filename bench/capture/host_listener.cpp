@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "frame_decoder.hpp"
+#include "workload.hpp"
 
 namespace capture_bench {
 
@@ -75,7 +76,9 @@ void HostListener::take(const std::vector<uint8_t>& body) {
   e.source = f->probe_source;
   e.pid = f->guest_pid;
   e.comm = f->guest_comm;
-  e.ns = f->guest_monotonic_ns;
+  // When the frame reached the host, not the event's own time: the agent stamps process
+  // events with the kernel's timestamp, and the latency that matters is delivery.
+  e.ns = monotonic_ns();
   for (const auto& [key, value] : f->extras) {
     if (key == "argv" && value.type == wire::ExtraValue::kTextList) e.has_argv = true;
     if (key == "raced" && value.type == wire::ExtraValue::kBool) e.raced = value.number != 0;

@@ -103,6 +103,7 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
       if (!known->announced) {
         known->announced = true;
         ProcessRecord r = record_of(Change::kSpawned, child, *known);
+        r.when_ns = when;
         r.has_parent = true;
         r.ppid = parent_tgid;
         r.parent_id = parent_id(parent_tgid, when);
@@ -133,6 +134,7 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
   // The kernel stamps the fork event as it wakes the new task: its start, to the nanosecond.
   e.start_ns = when;
   ProcessRecord r = record_of(Change::kSpawned, child, e);
+  r.when_ns = when;
   r.has_parent = true;
   r.ppid = parent_tgid;
   r.parent_id = parent_id(parent_tgid, when);
@@ -205,6 +207,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
     ProcessRecord r;
     r.change = Change::kExec;
     r.pid = tgid;
+    r.when_ns = when;
     r.raced = true;
     if (known) {
       r.comm = known->comm;
@@ -219,6 +222,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
     if (known->start_time == 0 && start_time != kStartNotSeen) known->start_time = start_time;
     known->comm = std::move(*got->comm);
     ProcessRecord r = record_of(Change::kExec, tgid, *known);
+    r.when_ns = when;
     r.raced = got->raced;
     if (got->has_context) r.context = &got->context;
     out_.report(r);
@@ -231,6 +235,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   e.process_id =
       make_process_id(tgid, start_time != kStartNotSeen ? start_time : clock_.tick_of(when));
   ProcessRecord r = record_of(Change::kExec, tgid, e);
+  r.when_ns = when;
   r.raced = got->raced;
   if (got->has_context) r.context = &got->context;
   const ProcessEntry* stored = table_.insert(tgid, e);  // a copy: r views e
@@ -247,6 +252,7 @@ void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status)
     // Its comm and exec events kept the name current; an exec handled too late to read /proc
     // took the kernel's exit record instead.
     ProcessRecord r = record_of(Change::kExited, tgid, *known);
+    r.when_ns = when;
     r.has_status = true;
     r.wait_status = wait_status;
     add_accounting(tgid, r);
@@ -268,6 +274,7 @@ void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status)
   ProcessRecord r;
   r.change = Change::kExited;
   r.pid = tgid;
+  r.when_ns = when;
   if (comm) r.comm = *comm;
   // Without its start time (gone and reaped), the exit's own tick stands in.
   r.process_id = make_process_id(tgid, st ? st->start_time : clock_.tick_of(when));

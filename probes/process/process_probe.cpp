@@ -316,7 +316,10 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
 
   // The record as an event: the five wire keys, then the ledger's extras (README: every key).
   void report(const cp::ProcessRecord& r) override {
-    event_.reset(cp::probe_source(r.change), r.pid, cp::wire_comm(r.comm), ctt::monotonic_ns());
+    // A kernel event's own time, not when the probe read it (up to busy_read_interval_us
+    // later): the exec happened then.
+    event_.reset(cp::probe_source(r.change), r.pid, cp::wire_comm(r.comm),
+                 r.when_ns != 0 ? r.when_ns : ctt::monotonic_ns());
     event_.u("process_id", r.process_id);
     if (r.has_parent) {
       event_.u("ppid", r.ppid);

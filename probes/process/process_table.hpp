@@ -24,6 +24,9 @@ struct ProcessRecord {
   uint32_t pid = 0;
   std::string_view comm;
   uint64_t process_id = 0;  // process_id.hpp; every event carries it
+  // When the kernel sent the event this record reports (CLOCK_MONOTONIC, its own timestamp);
+  // 0 for what a sweep found, which is reported as of now.
+  uint64_t when_ns = 0;
   // process.spawned
   bool has_parent = false;  // ppid and parent_id
   uint32_t ppid = 0;

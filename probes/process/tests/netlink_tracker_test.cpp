@@ -629,3 +629,18 @@ TEST_F(ProcessTrackerWithExitNames, ResyncListingAnUnprovenForkAtItsForksTickIsT
   EXPECT_EQ(out.take(), V{});
   EXPECT_EQ(table.find(200)->start_time, kLate);
 }
+
+// Each event is reported as of the kernel's own timestamp, not when the probe read it (reads
+// are coalesced while busy): the exec happened then.
+TEST_F(ProcessTracker, EventsCarryTheKernelsTimestamps) {
+  proc.add(200, "bash", 20);
+  handle(fork_event(100, 200, 200, 30));
+  proc.add(200, "true", 20);
+  handle(event(ProcEvent::Kind::kExec, 200, 200, 40));
+  proc.remove(200);
+  handle(event(ProcEvent::Kind::kExit, 200, 200, 90));
+  ASSERT_EQ(out.records.size(), 3u);
+  EXPECT_EQ(out.records[0].when_ns, 30u);
+  EXPECT_EQ(out.records[1].when_ns, 40u);
+  EXPECT_EQ(out.records[2].when_ns, 90u);
+}

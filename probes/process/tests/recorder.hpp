@@ -35,6 +35,7 @@ struct RecordCopy {
   bool has_status;
   uint32_t wait_status;
   bool resync;
+  uint64_t when_ns;
 };
 
 class Recorder : public Reporter {
@@ -43,7 +44,7 @@ class Recorder : public Reporter {
     events.push_back(Reported{r.change, r.pid, std::string(r.comm)});
     records.push_back(RecordCopy{r.change, r.pid, std::string(r.comm), r.process_id, r.has_parent,
                                  r.ppid, r.parent_id, r.start_ns, r.initial, r.raced, r.has_status,
-                                 r.wait_status, r.resync});
+                                 r.wait_status, r.resync, r.when_ns});
   }
   // What was reported since the last take.
   std::vector<Reported> take() {
