@@ -437,17 +437,10 @@ namespace {
 // As the running system counts: 10 ms ticks, so most fork events are far from a tick boundary.
 const cp::StartClock kTenMsTicks(0, 10000000);
 
-class ProcessTrackerRealTicks : public ::testing::Test {
+// The same tree, read by a tracker on that clock.
+class ProcessTrackerRealTicks : public ProcessTracker {
  protected:
-  void SetUp() override {
-    proc.add(100, "bash", 10);
-    walker.sweep(out, false);
-  }
-  FakeProc proc;
-  cp::ProcessTable table{1024};
-  cp::ProcfsWalker walker{proc.root(), table};
-  Recorder out;
-  cp::NetlinkTracker tracker{walker.root_fd(), table, out, nullptr, kTenMsTicks};
+  cp::NetlinkTracker real{walker.root_fd(), table, out, nullptr, kTenMsTicks};
 };
 
 }  // namespace
@@ -456,7 +449,7 @@ class ProcessTrackerRealTicks : public ::testing::Test {
 // The fake /proc shows another name for the child, so a read would be seen.
 TEST_F(ProcessTrackerRealTicks, ForkFarFromATickBoundaryReadsNothing) {
   proc.add(200, "read-from-proc", 4);
-  tracker.handle(fork_event(100, 200, 200, 45000000));
+  real.handle(fork_event(100, 200, 200, 45000000));
   ASSERT_EQ(out.records.size(), 1u);
   EXPECT_EQ(out.records[0].comm, "bash");
   EXPECT_EQ(out.records[0].process_id, cp::make_process_id(200, 4));
@@ -465,7 +458,7 @@ TEST_F(ProcessTrackerRealTicks, ForkFarFromATickBoundaryReadsNothing) {
 
 TEST_F(ProcessTrackerRealTicks, ForkNearATickBoundaryReadsProc) {
   proc.add(200, "read-from-proc", 3);  // started in tick 3; the event was stamped in tick 4
-  tracker.handle(fork_event(100, 200, 200, 40000500));
+  real.handle(fork_event(100, 200, 200, 40000500));
   ASSERT_EQ(out.records.size(), 1u);
   EXPECT_EQ(out.records[0].comm, "read-from-proc");
   EXPECT_EQ(out.records[0].process_id, cp::make_process_id(200, 3));
@@ -473,7 +466,7 @@ TEST_F(ProcessTrackerRealTicks, ForkNearATickBoundaryReadsProc) {
 
 TEST_F(ProcessTrackerRealTicks, ForkOfAnUnknownParentReadsProc) {
   proc.add(200, "read-from-proc", 4);
-  tracker.handle(fork_event(77, 200, 200, 45000000));
+  real.handle(fork_event(77, 200, 200, 45000000));
   ASSERT_EQ(out.records.size(), 1u);
   EXPECT_EQ(out.records[0].comm, "read-from-proc");
 }
@@ -482,11 +475,11 @@ TEST_F(ProcessTrackerRealTicks, ForkOfAnUnknownParentReadsProc) {
 // lent to the child until the resync.
 TEST_F(ProcessTrackerRealTicks, AfterALossForksReadProc) {
   proc.add(200, "read-from-proc", 4);
-  tracker.set_events_lost(true);
-  tracker.handle(fork_event(100, 200, 200, 45000000));
-  tracker.set_events_lost(false);
+  real.set_events_lost(true);
+  real.handle(fork_event(100, 200, 200, 45000000));
+  real.set_events_lost(false);
   proc.add(201, "read-from-proc", 4);
-  tracker.handle(fork_event(100, 201, 201, 45000000));
+  real.handle(fork_event(100, 201, 201, 45000000));
   EXPECT_EQ(out.take(),
             (V{{Change::kSpawned, 200, "read-from-proc"}, {Change::kSpawned, 201, "bash"}}));
 }
@@ -498,8 +491,8 @@ TEST_F(ProcessTrackerRealTicks, ForkOverAListedProcessComparesStartTicks) {
   proc.add(400, "older", 1);
   walker.sweep(out, true);
   out.take();
-  tracker.handle(fork_event(100, 300, 300, 45000000));
-  tracker.handle(fork_event(100, 400, 400, 45000000));
+  real.handle(fork_event(100, 300, 300, 45000000));
+  real.handle(fork_event(100, 400, 400, 45000000));
   EXPECT_EQ(out.take(), (V{{Change::kExited, 400, "older"}, {Change::kSpawned, 400, "bash"}}));
 }
 
