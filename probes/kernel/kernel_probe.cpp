@@ -3,6 +3,7 @@
 #include <cellos/telemetry/clock.hpp>
 #include <cellos/telemetry/first_line.hpp>
 #include <cellos/telemetry/sdk.hpp>
+#include <cellos/telemetry/warn_limit.hpp>
 
 #include <memory>
 #include <string>
@@ -19,11 +20,6 @@ namespace ck = cellos::telemetry::kernel;
 // One wake-up reads at most this many records before the loop serves sinks again (the fd stays
 // readable, so the loop comes straight back).
 constexpr size_t kMaxRecordsPerWake = 1024;
-
-// Rate limit for repeated warnings: the 1st, 2nd, 4th, 8th... occurrence.
-bool worth_warning(uint64_t count) {
-  return (count & (count - 1)) == 0;
-}
 
 std::string own_comm() {
   const std::string comm = ctt::first_line("/proc/self/comm");
@@ -78,7 +74,7 @@ class KernelProbe final : public ctt::Probe {
   void handle(std::string_view read) {
     const auto record = ck::parse_kmsg_record(read);
     if (!record) {
-      if (worth_warning(++unparsed_)) {
+      if (ctt::worth_warning(++unparsed_)) {
         host_.warn("a record from " + path_ + " is not in the /dev/kmsg format (" +
                    std::to_string(unparsed_) + " so far); skipped");
       }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <cellos/telemetry/clock.hpp>
 #include <cellos/telemetry/sdk.hpp>
+#include <cellos/telemetry/warn_limit.hpp>
 
 #include <array>
 #include <cerrno>
@@ -21,11 +22,6 @@ namespace {
 
 namespace ctt = cellos::telemetry;
 namespace cpr = cellos::telemetry::pressure;
-
-// Rate limit for repeated warnings: the 1st, 2nd, 4th, 8th... occurrence.
-bool worth_warning(uint64_t count) {
-  return (count & (count - 1)) == 0;
-}
 
 // The errors that mean "this kernel has no PSI": no /proc/pressure (CONFIG_PSI off, or
 // CONFIG_PSI_DEFAULT_DISABLED booted without psi=1), or a kernel that refuses triggers.
@@ -158,7 +154,7 @@ class PressureProbe final : public ctt::Probe {
     if (!r.gate->admit(now)) return;
     const auto psi = r.trigger->read();
     if (!psi) {
-      if (worth_warning(++r.unreadable)) {
+      if (ctt::worth_warning(++r.unreadable)) {
         host_.warn(r.trigger->path() + " does not read as PSI figures (" +
                    std::to_string(r.unreadable) + " time(s)); that firing is not reported");
       }
@@ -187,7 +183,7 @@ class PressureProbe final : public ctt::Probe {
                       : !uptime ? "uptime"
                                 : "";
     if (*bad != '\0') {
-      if (worth_warning(++unreadable_stats_)) {
+      if (ctt::worth_warning(++unreadable_stats_)) {
         host_.warn(proc_root_ + "/" + bad + " does not read as expected (" +
                    std::to_string(unreadable_stats_) + " time(s)); system.stats skipped");
       }

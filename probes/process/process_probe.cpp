@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <cellos/telemetry/clock.hpp>
 #include <cellos/telemetry/sdk.hpp>
+#include <cellos/telemetry/warn_limit.hpp>
 
 #include <memory>
 #include <optional>
@@ -38,11 +39,6 @@ constexpr size_t kMaxEventsPerWake = 256;
 
 // Reads on the timer that find nothing before the probe watches the socket again (idle).
 constexpr unsigned kEmptyReadsBeforeIdle = 8;
-
-// Rate limit for repeated warnings: the 1st, 2nd, 4th, 8th... occurrence.
-bool worth_warning(uint64_t count) {
-  return (count & (count - 1)) == 0;
-}
 
 class ProcessProbe final : public ctt::Probe, private cp::Reporter {
  public:
@@ -227,7 +223,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   void sweep(bool report, bool initial = false) {
     const auto r = walker_.sweep(*this, report, initial);
     if (r.error != 0) {
-      if (worth_warning(++failed_sweeps_)) {
+      if (ctt::worth_warning(++failed_sweeps_)) {
         host_.warn("listing /proc failed (" + std::system_category().message(r.error) + ", " +
                    std::to_string(failed_sweeps_) + " time(s)); retrying");
       }
@@ -248,7 +244,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
       host_.emit(ct_event{sizeof(ct_event), "process.lost", self_pid_, self_comm_.c_str(),
                           ctt::monotonic_ns(), &extra, 1});
     }
-    if (worth_warning(++losses_)) {
+    if (ctt::worth_warning(++losses_)) {
       host_.warn(std::string(overflowed ? "netlink receive queue overflowed"
                                         : "kernel process events missing (sequence gap)") +
                  " (" + std::to_string(losses_) + " time(s) so far, " + std::to_string(lost) +
@@ -290,7 +286,8 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
                              const std::string& what) {
       if (now == seen) return;
       seen = now;
-      if (worth_warning(++warnings)) host_.warn(what + " (" + std::to_string(now) + " so far)");
+      if (ctt::worth_warning(++warnings))
+        host_.warn(what + " (" + std::to_string(now) + " so far)");
     };
     warn(exit_names_->losses(), exit_losses_seen_, exit_loss_warnings_,
          "taskstats exit records lost to a full receive queue: until the probe catches up, an "
@@ -306,7 +303,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   void warn_if_untracked() {
     if (table_.untracked() == untracked_warned_) return;
     untracked_warned_ = table_.untracked();
-    if (worth_warning(++untracked_warnings_)) {
+    if (ctt::worth_warning(++untracked_warnings_)) {
       host_.warn("more live processes than max_processes = " + std::to_string(table_.capacity()) +
                  "; " + std::to_string(untracked_warned_) +
                  " sighting(s) so far could not be remembered: netlink may lose their names "
