@@ -30,10 +30,11 @@
 #include <thread>
 #include <vector>
 
-#include "frame_decoder.hpp"
+#include "frame_counter.hpp"
 #include "frame_encoder.hpp"
 
 namespace wire = cellos::telemetry::wire;
+using cellos::telemetry::bench::FrameCounter;
 
 namespace {
 
@@ -56,40 +57,6 @@ struct Row {
   double wall_s = 0, cpu_s = 0;
   double bytes_per_frame = 0;
   uint64_t dropped = 0;
-};
-
-// Counts whole frames as they stream by; decodes only telemetry.dropped reports (the one kind
-// whose map has six pairs) to add up what the core dropped.
-class FrameCounter {
- public:
-  void feed(const uint8_t* data, size_t n) {
-    carry_.insert(carry_.end(), data, data + n);
-    size_t at = 0;
-    while (carry_.size() - at >= 4) {
-      const uint8_t* p = carry_.data() + at;
-      const size_t size =
-          4 + (uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24);
-      if (carry_.size() - at < size) break;
-      if (p[4] == 0xA6) {
-        std::string error;
-        const auto f = wire::decode_body({p + 4, size - 4}, &error);
-        if (f && !f->extras.empty()) dropped_ += f->extras[0].second.number;
-        ++reports_;
-      } else {
-        ++events_;
-      }
-      at += size;
-      bytes_ += size;
-    }
-    carry_.erase(carry_.begin(), carry_.begin() + static_cast<long>(at));
-  }
-  uint64_t events() const { return events_.load(); }
-  uint64_t bytes() const { return bytes_.load(); }
-  uint64_t dropped() const { return dropped_.load(); }
-
- private:
-  std::vector<uint8_t> carry_;
-  std::atomic<uint64_t> events_{0}, bytes_{0}, dropped_{0}, reports_{0};
 };
 
 // Reads fd until EOF on CPU 1, counting.
