@@ -104,14 +104,18 @@ class VsockSink final : public ctt::Sink {
       want_wake_ = true;
       return 0;
     }
-    // Dropping what the host has consumed on every batch keeps what a lost connection sends
-    // twice down to what was really in flight, at two cheap syscalls per batch.
-    release_consumed();
+    // What the host consumed is asked of the kernel (two syscalls) when the buffer is half
+    // full, when it has no room (room_for_frame) and on the poll timer, not on every batch: at
+    // hundreds of thousands of events a second the batches come faster than the host reads
+    // them, and each ask would release next to nothing. A lost connection then sends again at
+    // most what a poll period or half the buffer holds, which it may do anyway.
+    if (half_full()) release_consumed();
     size_t taken = 0;
     for (; taken < events.size(); ++taken) {
       // A new stream's hello goes first; taken only with the event, so a refusal in between
       // offers agent.restored again, and the hello is not repeated (the stream has begun).
-      const uint64_t restored = ctt::restored_stream_id(events[taken]);
+      const uint64_t restored =
+          events[taken].n_extras == 0 ? 0 : ctt::restored_stream_id(events[taken]);
       if (restored != 0 && restored != sequencer_.stream_id()) {
         const std::span<uint8_t> room = room_for_frame();
         if (room.empty()) break;
@@ -160,7 +164,7 @@ class VsockSink final : public ctt::Sink {
       return;
     }
     if ((events & CT_FD_WRITE) != 0 && !write_pending()) return;
-    release_consumed();
+    if (want_wake_ || half_full()) release_consumed();
     maybe_wake();
   }
 
@@ -327,6 +331,8 @@ class VsockSink final : public ctt::Sink {
     if (!consumption_known_) released(buffer_.release_sent());
     return true;
   }
+
+  bool half_full() const { return buffer_.bytes() >= buffer_.capacity() / 2; }
 
   // Drops the frames the host has consumed from the buffer.
   void release_consumed() {
