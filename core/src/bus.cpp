@@ -38,23 +38,30 @@ Bus::SinkId Bus::add_sink(SinkEndpoint& endpoint, std::vector<std::string> match
 }
 
 void Bus::route(const ct_event& e) {
-  // Built (and its texts repaired) once, then copied whole into each matching sink's queue.
+  // Built (and its texts repaired) once, straight into the first matching sink's queue, then
+  // copied whole from there into the others'.
   const RecordHeader* record = nullptr;
+  bool any = false;
   for (auto& s : sinks_) {
     if (!s->in_service || !s->matcher.matches(e.probe_source)) continue;
-    if (!record) record = &builder_.build(e);
-    s->queue.push(*record);
+    const RecordHeader* queued = record ? s->queue.push(*record) : s->queue.push(e, builder_);
+    if (!record) record = queued;
     s->fed_since_heartbeat = true;
-    // A probe may route thousands of events in one callback (a burst of kernel events), while
-    // the loop pumps only after it. A sink that can take them is offered them once its queue is
-    // half full, so the queue bounds what a stalled sink costs, not the size of a burst.
-    if (s->ready && !pumping_ &&
+    any = true;
+  }
+  pump_pending_ = true;
+  if (!any || pumping_) return;
+  // A probe may route thousands of events in one callback (a burst of kernel events), while
+  // the loop pumps only after it. A sink that can take them is offered them once its queue is
+  // half full, so the queue bounds what a stalled sink costs, not the size of a burst. Only
+  // once every queue has its copy: pumping pops, and can give the record's pages back.
+  for (auto& s : sinks_) {
+    if (s->in_service && s->ready &&
         (s->queue.bytes() > s->queue.capacity_bytes() / 2 ||
          s->queue.size() > s->queue.capacity() / 2)) {
       pump_sink(*s);
     }
   }
-  pump_pending_ = true;
 }
 
 void Bus::wake(SinkId sink) {

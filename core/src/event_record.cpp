@@ -17,15 +17,24 @@ std::string_view view(const ct_text& t) {
   return t.len == 0 || t.ptr == nullptr ? std::string_view() : std::string_view(t.ptr, t.len);
 }
 
-// The most bytes s can take once repaired: each invalid byte becomes U+FFFD (3 bytes).
-size_t repaired_bound(std::string_view s) {
-  return s.size() * 3;
+// The bytes s takes once repaired (each maximal invalid subpart becomes U+FFFD, 3 bytes); sets
+// *repair when it needs it.
+size_t text_bytes(std::string_view s, bool* repair) {
+  if (is_valid_utf8(s)) return s.size();
+  *repair = true;
+  size_t n = 0, maximal = 0;
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = text_detail::sequence_length(s, i, &maximal);
+    n += len == 0 ? 3 : len;
+    i += len == 0 ? maximal : len;
+  }
+  return n;
 }
 
-// Writes s (repaired when it is not valid UTF-8) at *at, NUL-terminated when asked; returns it.
-ct_text put(char*& at, std::string_view s, bool nul) {
+// Writes s (repaired if it must be) at *at, NUL-terminated when asked; returns it.
+ct_text put(char*& at, std::string_view s, bool nul, bool may_need_repair) {
   char* const start = at;
-  if (is_valid_utf8(s)) {
+  if (!may_need_repair || is_valid_utf8(s)) {
     if (!s.empty()) std::memcpy(at, s.data(), s.size());
     at += s.size();
   } else {
@@ -51,54 +60,64 @@ void move_pointer(T*& p, intptr_t delta) {
 }  // namespace
 
 const RecordHeader& RecordBuilder::build(const ct_event& e) {
-  const std::string_view source = e.probe_source ? e.probe_source : "";
-  const std::string_view comm = e.guest_comm ? e.guest_comm : "";
-  const uint32_t n_in = e.extras ? e.n_extras : 0;
+  const size_t size = measure(e);
+  if (buf_.size() * 8 < size) buf_.resize(size / 8);
+  return write(e, buf_.data());
+}
 
-  // Pass 1: how many extras and list items, and at most how many string bytes.
+size_t RecordBuilder::measure(const ct_event& e) {
+  const uint32_t n_in = e.extras ? e.n_extras : 0;
   uint32_t n_extras = 0, n_texts = 0;
-  size_t strings = source.size() + 1 + repaired_bound(comm) + 1;
+  bool repair = false;
+  size_t strings = (e.probe_source ? std::strlen(e.probe_source) : 0) + 1 +
+                   text_bytes(e.guest_comm ? e.guest_comm : "", &repair) + 1;
   for (uint32_t i = 0; i < n_in; ++i) {
     const ct_extra& x = e.extras[i];
     if (x.key == nullptr || !known_type(x.value.type)) continue;  // never queue what no sink reads
     ++n_extras;
-    strings += std::strlen(x.key) + 1;
-    if (x.value.type == CT_VALUE_TEXT) strings += repaired_bound(view(x.value.as.text));
+    strings += text_bytes(x.key, &repair) + 1;
+    if (x.value.type == CT_VALUE_TEXT) strings += text_bytes(view(x.value.as.text), &repair);
     if (x.value.type == CT_VALUE_TEXT_LIST) {
       n_texts += x.value.as.list.n;
       for (uint32_t k = 0; k < x.value.as.list.n; ++k)
-        strings += repaired_bound(view(x.value.as.list.items[k]));
+        strings += text_bytes(view(x.value.as.list.items[k]), &repair);
     }
   }
-  const size_t fixed =
-      sizeof(RecordHeader) + n_extras * sizeof(ct_extra) + n_texts * sizeof(ct_text);
-  const size_t bound = align8(fixed + strings);
-  if (buf_.size() * 8 < bound) buf_.resize(bound / 8);
+  n_extras_ = n_extras;
+  n_texts_ = n_texts;
+  repair_ = repair;
+  size_ = align8(sizeof(RecordHeader) + n_extras * sizeof(ct_extra) + n_texts * sizeof(ct_text) +
+                 strings);
+  return size_;
+}
 
-  // Pass 2: write it, each string validated (and if need be repaired) once.
-  auto* const base = reinterpret_cast<char*>(buf_.data());
+const RecordHeader& RecordBuilder::write(const ct_event& e, void* dst) const {
+  const std::string_view source = e.probe_source ? e.probe_source : "";
+  const std::string_view comm = e.guest_comm ? e.guest_comm : "";
+  const uint32_t n_in = e.extras ? e.n_extras : 0;
+  auto* const base = static_cast<char*>(dst);
   auto* const h = new (base) RecordHeader{};
   auto* const extras = reinterpret_cast<ct_extra*>(base + sizeof(RecordHeader));
-  auto* const texts = reinterpret_cast<ct_text*>(extras + n_extras);
-  char* at = reinterpret_cast<char*>(texts + n_texts);
-  h->n_texts = n_texts;
+  auto* const texts = reinterpret_cast<ct_text*>(extras + n_extras_);
+  char* at = reinterpret_cast<char*>(texts + n_texts_);
+  h->n_texts = n_texts_;
   h->event.struct_size = sizeof(ct_event);
   h->event.probe_source = at;
   std::memcpy(at, source.data(), source.size());  // check_event: word characters and dots
   at += source.size();
   *at++ = '\0';
   h->event.guest_pid = e.guest_pid;
-  h->event.guest_comm = put(at, comm, true).ptr;
+  h->event.guest_comm = put(at, comm, true, repair_).ptr;
   h->event.guest_monotonic_ns = e.guest_monotonic_ns;
-  h->event.extras = n_extras ? extras : nullptr;
-  h->event.n_extras = n_extras;
+  h->event.extras = n_extras_ ? extras : nullptr;
+  h->event.n_extras = n_extras_;
   uint32_t out = 0, item = 0;
   for (uint32_t i = 0; i < n_in; ++i) {
     const ct_extra& x = e.extras[i];
     if (x.key == nullptr || !known_type(x.value.type)) continue;
     ct_extra& o = extras[out++];
     o = ct_extra{};
-    o.key = put(at, x.key, true).ptr;
+    o.key = put(at, x.key, true, repair_).ptr;
     o.value.type = x.value.type;
     switch (x.value.type) {
       case CT_VALUE_UINT:
@@ -111,17 +130,20 @@ const RecordHeader& RecordBuilder::build(const ct_event& e) {
         o.value.as.b = x.value.as.b != 0 ? 1 : 0;
         break;
       case CT_VALUE_TEXT:
-        o.value.as.text = put(at, view(x.value.as.text), false);
+        o.value.as.text = put(at, view(x.value.as.text), false, repair_);
         break;
       case CT_VALUE_TEXT_LIST:
         o.value.as.list =
             ct_text_list{x.value.as.list.n ? &texts[item] : nullptr, x.value.as.list.n};
         for (uint32_t k = 0; k < x.value.as.list.n; ++k)
-          texts[item++] = put(at, view(x.value.as.list.items[k]), false);
+          texts[item++] = put(at, view(x.value.as.list.items[k]), false, repair_);
         break;
     }
   }
-  h->size = static_cast<uint32_t>(align8(static_cast<size_t>(at - base)));
+  // The padding too: a record's bytes are all written (copied whole, compared in tests).
+  char* const end = base + size_;
+  if (at < end) std::memset(at, 0, static_cast<size_t>(end - at));
+  h->size = static_cast<uint32_t>(size_);
   return *h;
 }
 

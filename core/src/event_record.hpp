@@ -22,16 +22,27 @@ struct RecordHeader {
   ct_event event{};
 };
 
-// Builds records in a buffer of its own, reused: once it has grown, building allocates nothing.
-// comm and every text are repaired to valid UTF-8 here, once; the event must have passed
-// check_event (its limits bound the record: at most 32 extras, 16 KiB of text before repair).
+// Builds records, either in a buffer of its own (reused: once it has grown, building allocates
+// nothing) or, measured first, straight where they will be kept (a sink queue's ring: one copy
+// of the event, not two). comm and every text are validated once, while measuring, and
+// repaired to valid UTF-8 while writing if they need it; the event must have passed check_event
+// (its limits bound the record: at most 32 extras, 16 KiB of text before repair).
 class RecordBuilder {
  public:
   // The record of e, valid until the next build.
   const RecordHeader& build(const ct_event& e);
+  // The exact size of e's record (a multiple of 8); then write(e, dst) writes it at dst
+  // (8-byte aligned, that many bytes), e unchanged in between.
+  size_t measure(const ct_event& e);
+  const RecordHeader& write(const ct_event& e, void* dst) const;
 
  private:
   std::vector<uint64_t> buf_;  // uint64_t: the record's 8-byte alignment
+  // From measure, for write: array sizes, and whether any text needs repair (rare: then write
+  // validates each again to know which).
+  uint32_t n_extras_ = 0, n_texts_ = 0;
+  bool repair_ = false;
+  size_t size_ = 0;
 };
 
 // Copies a record of r.size bytes to dst (8-byte aligned) and points its pointers there.

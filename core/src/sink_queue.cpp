@@ -50,8 +50,14 @@ const RecordHeader& SinkQueue::record_at(size_t offset) const {
   return *reinterpret_cast<const RecordHeader*>(ring_ + offset);
 }
 
-void SinkQueue::push(const ct_event& e) {
-  push(builder_.build(e));
+const RecordHeader* SinkQueue::push(const ct_event& e) {
+  return push(e, builder_);
+}
+
+const RecordHeader* SinkQueue::push(const ct_event& e, RecordBuilder& builder) {
+  // Measured, then written straight into the ring: the event is copied once.
+  char* const dst = make_room(builder.measure(e));
+  return dst ? &builder.write(e, dst) : nullptr;
 }
 
 void SinkQueue::push(const OwnedEvent& e) {
@@ -60,20 +66,25 @@ void SinkQueue::push(const OwnedEvent& e) {
   push(v.event);
 }
 
-void SinkQueue::push(const RecordHeader& record) {
+const RecordHeader* SinkQueue::push(const RecordHeader& record) {
+  char* const dst = make_room(record.size);
+  return dst ? &copy_record(record, dst) : nullptr;
+}
+
+char* SinkQueue::make_room(size_t size) {
   ++total_pushed_;
-  if (capacity_ == 0 || record.size > ring_size_) {
+  if (capacity_ == 0 || size > ring_size_) {
     ++unreported_drops_;
     ++total_drops_;
-    return;
+    return nullptr;
   }
   while (count_ >= capacity_) drop_front();
   size_t offset = 0;
   // Ends: an empty ring is reset to its start, where any record up to its size fits.
-  while (!place(record.size, &offset)) drop_front();
-  copy_record(record, ring_ + offset);
+  while (!place(size, &offset)) drop_front();
   ++count_;
-  touched_ = std::max(touched_, offset + record.size);
+  touched_ = std::max(touched_, offset + size);
+  return ring_ + offset;
 }
 
 bool SinkQueue::place(size_t size, size_t* offset) {
@@ -116,7 +127,9 @@ void SinkQueue::reset_if_empty() {
   wrapped_ = false;
   // A backlog has drained: its pages go back to the system now, not when the allocator sees
   // fit (the old deque's never did). A sink that keeps up writes only the first few pages.
-  if (touched_ > kKeepBytes) {
+  // Only a backlog well beyond them: a sink that keeps up with bursts a little larger than the
+  // kept pages would otherwise fault them in again (zeroed) after every burst.
+  if (touched_ > kGiveBackAboveBytes) {
     const size_t keep = std::min(round_up(kKeepBytes, page_size()), ring_size_);
     madvise(ring_ + keep, round_up(touched_, page_size()) - keep, MADV_DONTNEED);
     touched_ = keep;

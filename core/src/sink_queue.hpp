@@ -34,11 +34,14 @@ class SourceMatcher {
 // ring is reserved address space, and only the pages records were written to are resident.
 // When a backlog has drained, those pages are given back to the system (MADV_DONTNEED) at once,
 // rather than kept by the allocator; the first kKeepBytes stay, the working set of a sink that
-// keeps up. An event whose record alone is larger than the ring is dropped (and counted).
+// keeps up, and a backlog of at most kGiveBackAboveBytes keeps its pages (bursts of that size
+// come and go many times a second under load: giving them back each time costs page faults).
+// An event whose record alone is larger than the ring is dropped (and counted).
 class SinkQueue {
  public:
   static constexpr size_t kDefaultBytes = 1 << 20;
   static constexpr size_t kKeepBytes = 64 * 1024;
+  static constexpr size_t kGiveBackAboveBytes = 2 * kKeepBytes;
 
   explicit SinkQueue(size_t capacity, size_t capacity_bytes = kDefaultBytes);
   ~SinkQueue();
@@ -46,9 +49,13 @@ class SinkQueue {
   SinkQueue& operator=(const SinkQueue&) = delete;
 
   // Copies e (checked: check_event) into the queue, comm and texts repaired to valid UTF-8.
-  void push(const ct_event& e);
+  // Returns the record as queued (valid until it is popped or dropped), or nullptr when the
+  // event itself was dropped (capacity 0, or larger than the ring).
+  const RecordHeader* push(const ct_event& e);
+  // The same, built by the caller's builder (the bus's: one for every queue).
+  const RecordHeader* push(const ct_event& e, RecordBuilder& builder);
   // A record built once for several queues (the bus routing one event to many sinks).
-  void push(const RecordHeader& record);
+  const RecordHeader* push(const RecordHeader& record);
   void push(const OwnedEvent& e);
 
   bool empty() const { return count_ == 0; }
@@ -77,6 +84,9 @@ class SinkQueue {
 
  private:
   const RecordHeader& record_at(size_t offset) const;
+  // Counts a push and makes room for a record of `size` bytes, dropping the oldest as needed;
+  // nullptr when the record is dropped itself.
+  char* make_room(size_t size);
   // Takes `size` bytes of the free part of the ring for a record, if they fit there in one piece.
   bool place(size_t size, size_t* offset);
   void drop_front();

@@ -1,6 +1,7 @@
 // The sink queue bounded in bytes (queue_bytes): what a stalled sink may cost, whatever its
 // events hold, with every drop counted exactly and the memory of a drained backlog given back.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cstring>
 #include <fstream>
@@ -155,6 +156,28 @@ TEST(SinkQueueBytes, ADrainedBacklogGivesItsMemoryBack) {
   q.pop(1);
   EXPECT_LE(rss_anon_kib() - before, static_cast<long>(ct::SinkQueue::kKeepBytes / 1024) + 64)
       << "given back once drained";
+  expect_exact(q);
+}
+
+long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
+// A sink that keeps up drains its queue after every burst. Bursts a little above kKeepBytes (a
+// thousand events a millisecond, bench/throughput) must not have their pages given back and
+// faulted in again every time: that cost a page fault and a zeroed page per 4 KiB of events.
+TEST(SinkQueueBytes, BurstsJustAboveTheKeptPagesAreNotGivenBackEachTime) {
+  ct::SinkQueue q(1u << 24, 1 << 20);
+  const auto burst = [&] {
+    while (q.bytes() < ct::SinkQueue::kKeepBytes * 3 / 2) q.push(ev(7));
+    q.pop(q.size());
+  };
+  burst();  // the first burst faults its pages in
+  const long before = minor_faults();
+  for (int i = 0; i < 100; ++i) burst();
+  EXPECT_LT(minor_faults() - before, 50) << "pages given back and faulted in again per burst";
   expect_exact(q);
 }
 
