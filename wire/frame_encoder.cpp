@@ -2,6 +2,7 @@
 
 #include <cellos/telemetry/text.hpp>
 
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 
@@ -23,6 +24,21 @@ inline size_t head_size(uint64_t argument) {
                                    : 9;
 }
 
+inline uint16_t to_big_endian(uint16_t v) {
+  return std::endian::native == std::endian::little ? __builtin_bswap16(v) : v;
+}
+inline uint32_t to_big_endian(uint32_t v) {
+  return std::endian::native == std::endian::little ? __builtin_bswap32(v) : v;
+}
+inline uint64_t to_big_endian(uint64_t v) {
+  return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+}
+template <typename T>
+inline void store_big_endian(uint8_t* p, T v) {
+  v = to_big_endian(v);
+  std::memcpy(p, &v, sizeof v);
+}
+
 // Writes the head at p if it fits in room bytes; returns its size, or 0 when it does not fit.
 inline size_t encode_head(uint8_t major, uint64_t argument, uint8_t* p, size_t room) {
   const size_t n = head_size(argument);
@@ -32,9 +48,24 @@ inline size_t encode_head(uint8_t major, uint64_t argument, uint8_t* p, size_t r
     p[0] = static_cast<uint8_t>(initial | argument);
     return 1;
   }
-  // Additional information 24, 25, 26, 27: 1, 2, 4, 8 bytes follow.
-  p[0] = static_cast<uint8_t>(initial | (n == 2 ? 24 : n == 3 ? 25 : n == 5 ? 26 : 27));
-  for (size_t k = 1; k < n; ++k) p[k] = static_cast<uint8_t>(argument >> (8 * (n - 1 - k)));
+  // Additional information 24, 25, 26, 27: 1, 2, 4, 8 bytes follow, big-endian.
+  switch (n) {
+    case 2:
+      p[0] = static_cast<uint8_t>(initial | 24);
+      p[1] = static_cast<uint8_t>(argument);
+      break;
+    case 3:
+      p[0] = static_cast<uint8_t>(initial | 25);
+      store_big_endian(p + 1, static_cast<uint16_t>(argument));
+      break;
+    case 5:
+      p[0] = static_cast<uint8_t>(initial | 26);
+      store_big_endian(p + 1, static_cast<uint32_t>(argument));
+      break;
+    default:
+      p[0] = static_cast<uint8_t>(initial | 27);
+      store_big_endian(p + 1, argument);
+  }
   return n;
 }
 
@@ -280,26 +311,33 @@ class FastFrame {
     return p + N;
   }
   static uint8_t* uint(uint8_t* p, uint64_t v) { return p + encode_head(kMajorUint, v, p, 9); }
-  // The text s as CBOR, in one pass that measures, checks and copies it; nullptr when it is not
-  // ASCII or longer than kMaxText (the general path then writes the whole frame). The bytes go
-  // after a one-byte head (texts under 24 bytes: names, comms) and move up for a longer head.
+  // The text s as CBOR, measured by strlen and then checked and copied in words (loads never
+  // leave [s, s + n): a short text is two overlapping words); nullptr when it is not ASCII or
+  // is longer than kMaxText (the general path then writes the whole frame).
   static constexpr size_t kMaxText = 1024;  // with the rest, far within kMaxBodyBytes
   static uint8_t* text(uint8_t* p, const char* s) {
     if (s == nullptr) s = "";
-    uint8_t* const bytes = p + 1;
-    uint8_t any = 0;
-    size_t n = 0;
-    for (; s[n] != '\0'; ++n) {
-      if (n == kMaxText) return nullptr;
-      const auto c = static_cast<uint8_t>(s[n]);
-      any |= c;
-      bytes[n] = c;
+    const size_t n = std::strlen(s);
+    if (n > kMaxText) return nullptr;
+    p += encode_head(kMajorText, n, p, 9);
+    uint64_t any = 0;
+    if (n >= 8) {
+      for (size_t i = 0; i + 8 < n; i += 8) any |= copy_word<uint64_t>(p + i, s + i);
+      any |= copy_word<uint64_t>(p + n - 8, s + n - 8);
+    } else if (n >= 4) {
+      any |= copy_word<uint32_t>(p, s) | copy_word<uint32_t>(p + n - 4, s + n - 4);
+    } else {
+      for (size_t i = 0; i < n; ++i) any |= p[i] = static_cast<uint8_t>(s[i]);
     }
-    if ((any & 0x80) != 0) return nullptr;
-    const size_t head = head_size(n);
-    if (head > 1) std::memmove(p + head, bytes, n);
-    encode_head(kMajorText, n, p, head);
-    return p + head + n;
+    if ((any & 0x8080808080808080ull) != 0) return nullptr;
+    return p + n;
+  }
+  template <typename Word>
+  static uint64_t copy_word(uint8_t* to, const char* from) {
+    Word w;
+    std::memcpy(&w, from, sizeof w);
+    std::memcpy(to, &w, sizeof w);
+    return w;
   }
 
   std::array<uint8_t, 1 + 16 + 3 + 13> head5_{}, head6_{};
