@@ -2,6 +2,8 @@
 
 #include <cellos/telemetry/text.hpp>
 
+#include <cstring>
+
 namespace cellos::telemetry {
 namespace {
 
@@ -226,7 +228,13 @@ std::string check_event(const ct_event& e) {
     return "probe_source '" + std::string(src.substr(0, 80)) +
            "' is not of the form word.word (lower-case, digits, '_', at most 63 bytes)";
   }
-  if (e.guest_comm != nullptr && std::string_view(e.guest_comm).size() > CT_COMM_MAX_BYTES) {
+  return check_event_after_source(e);
+}
+
+std::string check_event_after_source(const ct_event& e) {
+  if (e.struct_size < CT_EVENT_SIZE_2_0) return check_event(e);
+  // strnlen: a comm is checked without reading more of it than the limit and one byte.
+  if (e.guest_comm != nullptr && strnlen(e.guest_comm, CT_COMM_MAX_BYTES + 1) > CT_COMM_MAX_BYTES) {
     return "guest_comm of " + std::to_string(std::string_view(e.guest_comm).size()) +
            " bytes (the kernel's comm is at most " + std::to_string(CT_COMM_MAX_BYTES) + ")";
   }

@@ -55,6 +55,9 @@ struct OwnedEvent {
 // limit) before repair; extras within the limits plugin_abi.h states next to ct_extra (count,
 // keys, known types, negative NEGINT, text and list sizes). Returns why e breaks that, or "".
 std::string check_event(const ct_event& e);
+// The same without the probe_source checks, for an event whose probe_source is known to pass
+// them (the one its probe emitted last: host_emit checks a name once, not once per event).
+std::string check_event_after_source(const ct_event& e);
 
 // Copies a checked event, repairing comm and every text to valid UTF-8.
 OwnedEvent own_event(const ct_event& e);

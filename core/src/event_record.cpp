@@ -69,8 +69,9 @@ size_t RecordBuilder::measure(const ct_event& e) {
   const uint32_t n_in = e.extras ? e.n_extras : 0;
   uint32_t n_extras = 0, n_texts = 0;
   bool repair = false;
-  size_t strings = (e.probe_source ? std::strlen(e.probe_source) : 0) + 1 +
-                   text_bytes(e.guest_comm ? e.guest_comm : "", &repair) + 1;
+  source_len_ = e.probe_source ? std::strlen(e.probe_source) : 0;
+  comm_len_ = e.guest_comm ? std::strlen(e.guest_comm) : 0;
+  size_t strings = source_len_ + 1 + text_bytes({e.guest_comm, comm_len_}, &repair) + 1;
   for (uint32_t i = 0; i < n_in; ++i) {
     const ct_extra& x = e.extras[i];
     if (x.key == nullptr || !known_type(x.value.type)) continue;  // never queue what no sink reads
@@ -92,8 +93,8 @@ size_t RecordBuilder::measure(const ct_event& e) {
 }
 
 const RecordHeader& RecordBuilder::write(const ct_event& e, void* dst) const {
-  const std::string_view source = e.probe_source ? e.probe_source : "";
-  const std::string_view comm = e.guest_comm ? e.guest_comm : "";
+  const std::string_view source(e.probe_source ? e.probe_source : "", source_len_);
+  const std::string_view comm(e.guest_comm ? e.guest_comm : "", comm_len_);
   const uint32_t n_in = e.extras ? e.n_extras : 0;
   auto* const base = static_cast<char*>(dst);
   auto* const h = new (base) RecordHeader{};

@@ -42,7 +42,7 @@ class RecordBuilder {
   // validates each again to know which).
   uint32_t n_extras_ = 0, n_texts_ = 0;
   bool repair_ = false;
-  size_t size_ = 0;
+  size_t size_ = 0, source_len_ = 0, comm_len_ = 0;
 };
 
 // Copies a record of r.size bytes to dst (8-byte aligned) and points its pointers there.

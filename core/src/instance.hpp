@@ -91,6 +91,8 @@ class Instance final : public SinkEndpoint {
   void* object = nullptr;
   UniqueFd timer;
   std::vector<int> fds;
+  // A probe's last emitted probe_source that was well-formed and declared (host_emit).
+  std::string last_source;
 
  private:
   bool call_returned(const char* what, int rc, const char* err, uint64_t start_ns);
