@@ -55,6 +55,14 @@ size_t FrameBuffer::frames_sent() const {
 
 size_t FrameBuffer::release_consumed(size_t consumed) {
   if (consumed > sent_) consumed = sent_;
+  if (consumed == bytes()) {
+    // Everything held was consumed (the usual answer from a host that keeps up): every frame
+    // goes, without walking their length prefixes through memory long since left behind.
+    const size_t all = frames_;
+    frames_ = 0;
+    head_ = tail_ = sent_ = 0;
+    return all;
+  }
   size_t released = 0, dropped = 0;
   while (frames_ > 0) {
     const size_t frame = frame_size_at(released);

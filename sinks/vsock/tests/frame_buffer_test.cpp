@@ -35,6 +35,24 @@ TEST(FrameBuffer, ReleasesOnlyWholeConsumedFrames) {
   EXPECT_TRUE(b.empty());
 }
 
+// Everything held consumed at once (a host that keeps up) releases every frame, and the next
+// frame starts at the front again; consumed short of the unsent tail releases only what was sent.
+TEST(FrameBuffer, AllConsumedReleasesEveryFrameAndStartsAgainAtTheFront) {
+  wire::FrameBuffer b(16384);
+  const std::span<uint8_t> first = b.reserve();
+  for (uint32_t pid = 1; pid <= 20; ++pid) add(b, pid);
+  b.mark_sent(b.unsent().size());
+  const size_t f = add(b, 21);  // held, not sent
+  EXPECT_EQ(b.release_consumed(b.sent()), 20u);
+  EXPECT_EQ(b.frames(), 1u);
+  EXPECT_EQ(b.bytes(), f);
+  b.mark_sent(f);
+  EXPECT_EQ(b.release_consumed(f), 1u);
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.sent(), 0u);
+  EXPECT_EQ(b.reserve().data(), first.data());
+}
+
 TEST(FrameBuffer, RewindSendsEverythingHeldFromAFrameBoundary) {
   wire::FrameBuffer b(16384);
   const size_t f = add(b, 1);
