@@ -95,7 +95,7 @@ class Bus {
   Origin origin_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   bool pump_pending_ = false;
-  bool pumping_ = false;                 // inside pump_sink: a sink's consume never re-enters it
+  bool pumping_ = false;                  // inside pump_sink: a sink's consume never re-enters it
   static constexpr size_t kBatch = 1024;  // events offered to a sink per consume call
   // Reused across calls: the hot path allocates nothing. Queued events are records the sink is
   // handed pointers to (ABI 2: sinks index pointers, never sizeof(ct_event)), nothing rebuilt.
