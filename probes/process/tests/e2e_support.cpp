@@ -233,6 +233,10 @@ std::optional<uint64_t> connector_drops(pid_t pid) {
     if (!(f >> sk >> eth >> port >> groups >> rmem >> wmem >> dump >> locks >> dropped >> inode))
       continue;
     if (eth != "11" || !inodes.count(inode)) continue;  // 11: NETLINK_CONNECTOR
+    // The probe's main socket, bound first, took the process's pid as its port (netlink
+    // autobind); the exec trigger socket (context = "full"), bound after it, another one. The
+    // trigger drops what it cannot hold by design and counts nothing: not the socket asked about.
+    if (port != std::to_string(pid)) continue;
     drops = drops.value_or(0) + std::stoull(dropped);
   }
   return drops;

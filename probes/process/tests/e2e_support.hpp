@@ -81,9 +81,9 @@ std::vector<pid_t> fork_on_each_cpu();
 // listener and otherwise ignores. cpus: those to ping (default: all this process may use).
 void ping_each_cpu(const std::vector<int>& cpus = {});
 
-// The kernel's own count of messages it dropped for pid's process connector socket(s): the
-// Drops column of /proc/net/netlink (protocol 11), read from outside the process. nullopt when
-// pid holds no such socket.
+// The kernel's own count of messages it dropped for pid's process connector socket: the Drops
+// column of /proc/net/netlink (protocol 11) for the socket whose port is pid (the probe's main
+// one), read from outside the process. nullopt when pid holds no such socket.
 std::optional<uint64_t> connector_drops(pid_t pid);
 
 // The state letter of /proc/PID/stat ('R', 'S', 'Z'...), or '?' when there is no such process.
