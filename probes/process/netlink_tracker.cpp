@@ -161,6 +161,7 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, 
     out.comm = name_at_exit(tgid);
     return;
   }
+  if (context_reader_ && read_exec_alive(tgid, recorded, out)) return;
   UniqueFd dir;
   if (auto st = read_stat_of(tgid, recorded, when, context_reader_ ? &dir : nullptr)) {
     out.comm = std::move(st->comm);
@@ -177,6 +178,33 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, 
     out.raced = true;
     out.comm = name_at_exit(tgid);
   }
+}
+
+bool NetlinkTracker::read_exec_alive(uint32_t tgid, uint64_t recorded, ExecRead& out) {
+  if (!exit_names_) return false;
+  char path[16];
+  std::snprintf(path, sizeof path, "%u", tgid);
+  UniqueFd dir(openat(proc_fd_, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // No exit record for the pid, now that the directory is open: the exec's process had not
+  // exited when it was opened (its record is queued before it can be reaped, and none is lost),
+  // so the directory is its own. Then the context first, while it lives (a /bin/true has a few
+  // hundred microseconds), and the name and start time after.
+  if (!dir || exit_names_->exit_pending(tgid)) return false;
+  const bool whole = context_reader_->read(dir.get(), out.context);
+  auto st = read_stat_at(dir.get());
+  if (st && recorded != 0 && recorded != kStartNotSeen && st->start_time != recorded) {
+    out.context.clear();  // not the process the table knows by this pid: the usual path decides
+    return false;
+  }
+  out.has_context = true;
+  out.raced = !whole;
+  if (st) {
+    out.comm = std::move(st->comm);
+    out.start_time = st->start_time;
+  } else {
+    out.comm = name_at_exit(tgid);  // gone since the context was read: its record names it
+  }
+  return true;
 }
 
 void NetlinkTracker::prefetch_exec(uint32_t tgid, uint64_t when) {
@@ -203,12 +231,14 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   }
   const uint64_t start_time = got->start_time;
   if (!got->comm) {
-    // The exec happened, under a name that cannot be learnt.
+    // The exec happened, under a name that cannot be learnt: the name known from before.
     ProcessRecord r;
     r.change = Change::kExec;
     r.pid = tgid;
     r.when_ns = when;
-    r.raced = true;
+    // Its context may have been read while it lived, its name not (gone before stat).
+    r.raced = !got->has_context || got->raced;
+    if (got->has_context) r.context = &got->context;
     if (known) {
       r.comm = known->comm;
       r.process_id = known->process_id;

@@ -53,6 +53,10 @@ class NetlinkTracker {
   void on_exec(uint32_t tgid, uint64_t when);
   // What /proc (or the exit record) says about an exec: its new name, start time, context.
   void read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, ExecRead& out);
+  // context = "full", with exit records: the context read first, through a directory proven to
+  // be the live process's by the absence of its exit record; false when that cannot be proven
+  // (then read_exec reads stat first and judges its start time, as for a name).
+  bool read_exec_alive(uint32_t tgid, uint64_t recorded, ExecRead& out);
   void on_comm(uint32_t tgid, std::string_view comm);
   void on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status);
   // The exit's taskstats accounting and the lifetime it measured, when a record is at hand.

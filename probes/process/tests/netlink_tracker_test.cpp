@@ -637,3 +637,22 @@ TEST_F(ProcessTracker, EventsCarryTheKernelsTimestamps) {
   EXPECT_EQ(out.records[1].when_ns, 40u);
   EXPECT_EQ(out.records[2].when_ns, 90u);
 }
+
+// With exit records and none pending, the directory is the live process's: its context is read
+// first, before stat, so a process that exits right after still has its arguments (here its
+// stat is gone by the time it would be read, and no record names it: the name from before).
+TEST_F(ProcessTrackerWithExitNames, ContextIsReadBeforeStatWhileNoExitIsPending) {
+  cp::ExecContextReader reader(1024);
+  ExecKeeper keep;
+  cp::NetlinkTracker reading(walker.root_fd(), table, keep, &names, kClock);
+  reading.set_context_reader(&reader);
+  proc.add(200, "bash", 20);
+  reading.handle(fork_event(100, 200, 200));
+  make_exec_image(proc, 200, "true", 20);
+  std::filesystem::remove(proc.root() + "/200/stat");
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_EQ(keep.names.back(), "bash");
+  ASSERT_TRUE(keep.has_context);
+  EXPECT_FALSE(keep.raced);
+  EXPECT_EQ(keep.argv, (std::vector<std::string>{"/bin/true", "now"}));
+}
