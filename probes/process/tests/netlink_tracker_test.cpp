@@ -524,13 +524,21 @@ void make_exec_image(FakeProc& proc, uint32_t pid, const char* comm, uint64_t st
 
 }  // namespace
 
+// A tracker with context = "full" that keeps what each exec carried.
+class ProcessTrackerReadingContexts : public ProcessTracker {
+ protected:
+  void SetUp() override {
+    ProcessTracker::SetUp();
+    reading.set_context_reader(&reader);
+  }
+  cp::ExecContextReader reader{1024};
+  ExecKeeper keep;
+  cp::NetlinkTracker reading{walker.root_fd(), table, keep, nullptr, kClock};
+};
+
 // The exec-only socket told of the exec while its fork still waited in the queue; the process
 // was gone by the time the queue was read. The exec carries what was read at once.
-TEST_F(ProcessTracker, ExecReadEarlyIsTakenWhenItsEventComes) {
-  cp::ExecContextReader reader(1024);
-  ExecKeeper keep;
-  cp::NetlinkTracker reading(walker.root_fd(), table, keep, nullptr, kClock);
-  reading.set_context_reader(&reader);
+TEST_F(ProcessTrackerReadingContexts, ExecReadEarlyIsTakenWhenItsEventComes) {
   make_exec_image(proc, 200, "true", 20);
   reading.prefetch_exec(200, kLate);
   proc.remove(200);
@@ -543,11 +551,7 @@ TEST_F(ProcessTracker, ExecReadEarlyIsTakenWhenItsEventComes) {
 }
 
 // Read early for another event (another timestamp) than the one handled: not used.
-TEST_F(ProcessTracker, ExecReadEarlyForAnotherEventIsNotTaken) {
-  cp::ExecContextReader reader(1024);
-  ExecKeeper keep;
-  cp::NetlinkTracker reading(walker.root_fd(), table, keep, nullptr, kClock);
-  reading.set_context_reader(&reader);
+TEST_F(ProcessTrackerReadingContexts, ExecReadEarlyForAnotherEventIsNotTaken) {
   make_exec_image(proc, 200, "true", 20);
   reading.prefetch_exec(200, kLate - 1);
   proc.remove(200);
@@ -559,11 +563,7 @@ TEST_F(ProcessTracker, ExecReadEarlyForAnotherEventIsNotTaken) {
 
 // Read early from a process whose start time is not the one its fork gave: another holder of
 // the pid, never taken for the exec's process.
-TEST_F(ProcessTracker, ExecReadEarlyOfAnotherStartTimeIsNotTaken) {
-  cp::ExecContextReader reader(1024);
-  ExecKeeper keep;
-  cp::NetlinkTracker reading(walker.root_fd(), table, keep, nullptr, kClock);
-  reading.set_context_reader(&reader);
+TEST_F(ProcessTrackerReadingContexts, ExecReadEarlyOfAnotherStartTimeIsNotTaken) {
   proc.add(200, "bash", 20);
   reading.handle(fork_event(100, 200, 200));
   proc.remove(200);
