@@ -1,9 +1,5 @@
 #include "netlink_tracker.hpp"
 
-#include <fcntl.h>
-
-#include <cstdio>
-
 #include "proc_stat.hpp"
 
 namespace cellos::telemetry::process {
@@ -43,17 +39,9 @@ void NetlinkTracker::handle(const ProcEvent& e) {
 }
 
 std::optional<ProcessStat> NetlinkTracker::read_stat_of(uint32_t pid, uint64_t recorded,
-                                                        uint64_t when, UniqueFd* dir) {
-  std::optional<ProcessStat> st;
-  if (dir) {
-    char path[16];
-    std::snprintf(path, sizeof path, "%u", pid);
-    dir->reset(openat(proc_fd_, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!*dir) return std::nullopt;
-    st = read_stat_at(dir->get());
-  } else {
-    st = read_process_stat(proc_fd_, pid);
-  }
+                                                        uint64_t when, int dir_fd) {
+  std::optional<ProcessStat> st =
+      dir_fd >= 0 ? read_stat_at(dir_fd) : read_process_stat(proc_fd_, pid);
   if (!st) return st;
   switch (judge_start(st->start_time, recorded, clock_.tick_of(when))) {
     case Identity::kSame:
@@ -161,9 +149,14 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, 
     out.comm = name_at_exit(tgid);
     return;
   }
-  if (context_reader_ && read_exec_alive(tgid, recorded, out)) return;
+  // context = "full": everything is read through one open /proc/PID (exec_context_reader.hpp).
   UniqueFd dir;
-  if (auto st = read_stat_of(tgid, recorded, when, context_reader_ ? &dir : nullptr)) {
+  if (context_reader_) {
+    dir = open_pid_dir(proc_fd_, tgid);
+    if (dir && read_exec_alive(dir.get(), tgid, recorded, out)) return;
+  }
+  const bool gone = context_reader_ && !dir;
+  if (auto st = gone ? std::nullopt : read_stat_of(tgid, recorded, when, dir.get())) {
     out.comm = std::move(st->comm);
     out.start_time = st->start_time;
     if (context_reader_) {
@@ -180,18 +173,14 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, 
   }
 }
 
-bool NetlinkTracker::read_exec_alive(uint32_t tgid, uint64_t recorded, ExecRead& out) {
-  if (!exit_names_) return false;
-  char path[16];
-  std::snprintf(path, sizeof path, "%u", tgid);
-  UniqueFd dir(openat(proc_fd_, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+bool NetlinkTracker::read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorded, ExecRead& out) {
   // No exit record for the pid, now that the directory is open: the exec's process had not
   // exited when it was opened (its record is queued before it can be reaped, and none is lost),
   // so the directory is its own. Then the context first, while it lives (a /bin/true has a few
   // hundred microseconds), and the name and start time after.
-  if (!dir || exit_names_->exit_pending(tgid)) return false;
-  const bool whole = context_reader_->read(dir.get(), out.context);
-  auto st = read_stat_at(dir.get());
+  if (!exit_names_ || exit_names_->exit_pending(tgid)) return false;
+  const bool whole = context_reader_->read(dir_fd, out.context);
+  auto st = read_stat_at(dir_fd);
   if (st && recorded != 0 && recorded != kStartNotSeen && st->start_time != recorded) {
     out.context.clear();  // not the process the table knows by this pid: the usual path decides
     return false;

@@ -56,7 +56,7 @@ class NetlinkTracker {
   // context = "full", with exit records: the context read first, through a directory proven to
   // be the live process's by the absence of its exit record; false when that cannot be proven
   // (then read_exec reads stat first and judges its start time, as for a name).
-  bool read_exec_alive(uint32_t tgid, uint64_t recorded, ExecRead& out);
+  bool read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorded, ExecRead& out);
   void on_comm(uint32_t tgid, std::string_view comm);
   void on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status);
   // The exit's taskstats accounting and the lifetime it measured, when a record is at hand.
@@ -66,10 +66,10 @@ class NetlinkTracker {
   std::optional<std::string> name_at_exit(uint32_t pid);
   // /proc/PID/stat, if it is proven to be about the process an event at `when` (CLOCK_MONOTONIC
   // ns) is about; recorded: that process's start time if known (0 if not).
-  // dir: when given, /proc/PID is opened into it and read through it, so that further reads
-  // through it are about the same process (exec_context_reader.hpp).
+  // dir_fd: an open /proc/PID (open_pid_dir) to read it through, so that further reads through
+  // it are about the same process (exec_context_reader.hpp); -1 reads /proc/PID/stat by path.
   std::optional<ProcessStat> read_stat_of(uint32_t pid, uint64_t recorded, uint64_t when,
-                                          UniqueFd* dir = nullptr);
+                                          int dir_fd = -1);
 
   int proc_fd_;
   ProcessTable& table_;

@@ -83,6 +83,12 @@ std::optional<ProcessStat> read_process_stat(int dir_fd, uint32_t pid) {
   return stat_of(buf, read_pid_file(dir_fd, pid, "stat", buf, sizeof buf));
 }
 
+UniqueFd open_pid_dir(int proc_fd, uint32_t pid) {
+  char path[16];
+  std::snprintf(path, sizeof path, "%u", pid);
+  return UniqueFd(openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
 std::optional<ProcessStat> read_stat_at(int pid_dir_fd) {
   char buf[1024];
   return stat_of(buf, read_small_file(pid_dir_fd, "stat", buf, sizeof buf));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cellos/telemetry/plugin_abi.h>
+#include <cellos/telemetry/unique_fd.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -40,6 +41,10 @@ struct ProcessStat {
   uint32_t ppid = 0;
   uint64_t start_time = 0;
 };
+
+// /proc/PID below proc_fd opened as a directory (invalid when the process is gone): it stands
+// for the kernel's struct pid, not the number, so every read through it is about one process.
+UniqueFd open_pid_dir(int proc_fd, uint32_t pid);
 
 // /proc/PID/stat read through an open /proc/PID directory (pid_dir_fd): every later read
 // through that descriptor is about the same process or fails, never about a later holder of

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstddef>
-#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <system_error>
@@ -104,9 +103,7 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
     UniqueFd dir;
     std::optional<ProcessStat> st;
     if (with_context) {
-      char path[16];
-      std::snprintf(path, sizeof path, "%u", l.pid);
-      dir.reset(openat(root_.get(), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      dir = open_pid_dir(root_.get(), l.pid);
       if (dir) st = read_stat_at(dir.get());
     } else {
       st = read_process_stat(root_.get(), l.pid);
