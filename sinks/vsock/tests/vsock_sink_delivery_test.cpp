@@ -346,13 +346,14 @@ TEST(VsockSinkDelivery, HostSigkilledMidFrame) {
   t::TempDir dir;
   const std::string socket = dir.file("vm.vsock_9001");
   const std::string host_bytes = dir.file("host1.bin");
+  const std::string captured = dir.file("emitted.tsv");
   UniqueFd listener(t::listen_unix(socket, 4));
   ASSERT_GE(listener.get(), 0);
   ForkedChild host;
   host.pid = fork();
   ASSERT_GE(host.pid, 0);
   if (host.pid == 0) child_host(listener.get(), host_bytes.c_str(), 300);
-  t::ChildProcess agent(argv_for(write_config(dir, socket, kFrames)), dir);
+  t::ChildProcess agent(argv_for(write_config(dir, socket, kFrames, "", captured)), dir);
 
   int status = 0;
   ASSERT_TRUE(t::eventually(
@@ -371,6 +372,9 @@ TEST(VsockSinkDelivery, HostSigkilledMidFrame) {
 
   UniqueFd second(accept_within(listener.get()));
   ASSERT_GE(second.get(), 0) << agent.err();
+  // The probe emits at its own pace (a slow sanitizer run was seen at 800 of 1,000 here): the
+  // stop comes after its last event, or events never emitted would count as lost.
+  ASSERT_TRUE(t::eventually([&] { return t::read_captured(captured).size() == kFrames; }, kLong));
   agent.signal(SIGTERM);
   FrameStream read_second;
   read_to_end(second.get(), read_second);
