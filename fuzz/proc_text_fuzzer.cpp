@@ -45,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   (void)cp::parse_status_ids(text);
+  (void)cp::parse_status_name(text);
   if (const auto f = cp::parse_stat(text)) {
     if (f->comm.data() < text.data() || f->comm.data() + f->comm.size() > text.data() + text.size())
       std::abort();

@@ -22,9 +22,14 @@ struct ExecContext {
   std::vector<std::string_view> argv;  // into args_
   bool argv_truncated = false;         // argv was cut at argv_max_bytes (or the list limits)
   ProcessIds ids;
+  // The name (comm) from status's first line, read with the ids: what /proc/PID/stat would
+  // show, so an exec proven to be its process needs no stat read. Not reported as an extra.
+  bool has_name = false;
+  std::string name;
 
   void clear() {
-    has_exe = has_cwd = has_argv = has_ids = false;
+    has_exe = has_cwd = has_argv = has_ids = has_name = false;
+    name.clear();
     exe.clear();
     cwd.clear();
     argv.clear();

@@ -55,9 +55,14 @@ bool ExecContextReader::read(int pid_dir_fd, ExecContext& out) {
   out.has_cwd = read_link(pid_dir_fd, "cwd", out.cwd);
   const long s = read_small_file(pid_dir_fd, "status", buf_.data(), buf_.size());
   if (s > 0) {
-    if (auto ids = parse_status_ids(std::string_view(buf_.data(), static_cast<size_t>(s)))) {
+    const std::string_view status(buf_.data(), static_cast<size_t>(s));
+    if (auto ids = parse_status_ids(status)) {
       out.ids = *ids;
       out.has_ids = true;
+    }
+    if (auto name = parse_status_name(status)) {
+      out.name = std::move(*name);
+      out.has_name = true;
     }
   }
   // A live process always has an executable (a kernel thread has none, but never execs).

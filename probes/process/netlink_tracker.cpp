@@ -1,5 +1,7 @@
 #include "netlink_tracker.hpp"
 
+#include <cellos/telemetry/clock.hpp>
+
 #include "proc_stat.hpp"
 
 namespace cellos::telemetry::process {
@@ -26,7 +28,7 @@ void NetlinkTracker::handle(const ProcEvent& e) {
       break;
     case ProcEvent::Kind::kComm:
       // /proc/TGID/comm is the leader's name; another thread renaming itself changes only its own.
-      if (e.pid == e.tgid) on_comm(e.tgid, e.comm_view());
+      if (e.pid == e.tgid) on_comm(e.tgid, e.comm_view(), e.timestamp_ns);
       break;
     case ProcEvent::Kind::kExit:
       if (e.pid == e.tgid) on_exit(e.tgid, e.timestamp_ns, e.exit_code);
@@ -39,7 +41,8 @@ void NetlinkTracker::handle(const ProcEvent& e) {
 }
 
 std::optional<ProcessStat> NetlinkTracker::read_stat_of(uint32_t pid, uint64_t recorded,
-                                                        uint64_t when, int dir_fd) {
+                                                        uint64_t when, int dir_fd,
+                                                        std::optional<ProcessStat>* unproven) {
   std::optional<ProcessStat> st =
       dir_fd >= 0 ? read_stat_at(dir_fd) : read_process_stat(proc_fd_, pid);
   if (!st) return st;
@@ -55,7 +58,10 @@ std::optional<ProcessStat> NetlinkTracker::read_stat_of(uint32_t pid, uint64_t r
   // exit record was queued before the read (the kernel sends it before the process can be
   // reaped and its pid reused), and its exit event is not handled yet, so it is held now.
   // Without exit records this cannot be told; see the README (Limits).
-  if (exit_names_ && exit_names_->exit_pending(pid)) return std::nullopt;
+  if (exit_names_ && exit_names_->exit_pending(pid)) {
+    if (unproven) *unproven = std::move(st);
+    return std::nullopt;
+  }
   return st;
 }
 
@@ -72,17 +78,23 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
   // The child's name and start time (which identifies it if a later resync has to tell it from
   // another holder of the pid): a fork copies its parent's name, and the kernel takes the start
   // time just before it stamps the event, so both are known without /proc unless the parent is
-  // unknown or a tick may have begun in between; then one read of /proc/PID/stat.
+  // unknown, its name may be stale (note_loss) or a tick may have begun in between; then one
+  // read of /proc/PID/stat.
   std::optional<ProcessStat> st;
-  const ProcessEntry* parent = events_lost_ ? nullptr : table_.find(parent_tgid);
-  if (parent) {
+  uint64_t name_ns = when;
+  const ProcessEntry* parent = table_.find(parent_tgid);
+  if (parent && parent->name_ns > loss_noticed_ns_) {
     if (auto tick = clock_.certain_tick_of(when, kForkStampWindowNs)) {
       st.emplace();
       st->comm = parent->comm;
       st->start_time = *tick;
     }
   }
-  if (!st) st = read_stat_of(child, 0, when);
+  std::optional<ProcessStat> unproven;
+  if (!st) {
+    name_ns = monotonic_ns();
+    st = read_stat_of(child, 0, when, -1, &unproven);
+  }
   ProcessEntry* known = table_.find(child);
   if (known) {
     if (!st || known->start_time == 0 || known->start_time == st->start_time) {
@@ -107,6 +119,7 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
   ProcessEntry e;
   if (st) {
     e.comm = std::move(st->comm);
+    e.name_ns = name_ns;
     e.start_time = st->start_time;
     e.process_id = make_process_id(child, st->start_time);
   } else {
@@ -116,8 +129,18 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
     // Nobody can read its start time any more, so nobody can derive another id for it: the
     // fork's own tick stands in (the same one, or the next: see README, process_id).
     e.process_id = make_process_id(child, clock_.tick_of(when));
-    // A fork copies its parent's name.
-    if (const ProcessEntry* parent = table_.find(parent_tgid)) e.comm = parent->comm;
+    // A fork copies its parent's name. If that may be stale (learnt before a loss), the name
+    // of a read that could not be proven the child's is the better guess: a pid is taken again
+    // within the tick of its fork only on request (clone3's set_tid), a rename lost in a burst
+    // is common. Not its start time: the identity stays unproven.
+    const bool parent_current = parent && parent->name_ns > loss_noticed_ns_;
+    if (unproven && !parent_current) {
+      e.comm = std::move(unproven->comm);
+      e.name_ns = name_ns;
+    } else if (parent) {
+      e.comm = parent->comm;
+      e.name_ns = parent->name_ns;
+    }
   }
   // The kernel stamps the fork event as it wakes the new task: its start, to the nanosecond.
   e.start_ns = when;
@@ -136,9 +159,11 @@ std::optional<std::string> NetlinkTracker::name_at_exit(uint32_t pid) {
   return exit_names_ ? exit_names_->name_at_exit(pid) : std::nullopt;
 }
 
-void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, ExecRead& out) {
+void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, Entry entry, uint64_t when,
+                               ExecRead& out) {
   out.comm.reset();
   out.start_time = kStartNotSeen;
+  out.start_unread = false;
   out.raced = false;
   out.has_context = false;
   if (exit_names_ && exit_names_->exit_held(tgid)) {
@@ -153,7 +178,7 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, 
   UniqueFd dir;
   if (context_reader_) {
     dir = open_pid_dir(proc_fd_, tgid);
-    if (dir && read_exec_alive(dir.get(), tgid, recorded, out)) return;
+    if (dir && read_exec_alive(dir.get(), tgid, recorded, entry, out)) return;
   }
   const bool gone = context_reader_ && !dir;
   if (auto st = gone ? std::nullopt : read_stat_of(tgid, recorded, when, dir.get())) {
@@ -173,13 +198,27 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, 
   }
 }
 
-bool NetlinkTracker::read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorded, ExecRead& out) {
+bool NetlinkTracker::read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorded, Entry entry,
+                                     ExecRead& out) {
   // No exit record for the pid, now that the directory is open: the exec's process had not
   // exited when it was opened (its record is queued before it can be reaped, and none is lost),
   // so the directory is its own. Then the context first, while it lives (a /bin/true has a few
   // hundred microseconds), and the name and start time after.
   if (!exit_names_ || exit_names_->exit_pending(tgid)) return false;
   const bool whole = context_reader_->read(dir_fd, out.context);
+  if (out.context.has_name && entry != Entry::kUnproven) {
+    // The name came with the ids (status), and the start time is the table's (kCurrent) or
+    // learnt when the exec's turn comes (kEarly): one read of stat fewer per exec (issue 13).
+    out.has_context = true;
+    out.raced = !whole;
+    out.comm = out.context.name;
+    if (entry == Entry::kCurrent) {
+      out.start_time = recorded;
+    } else {
+      out.start_unread = true;
+    }
+    return true;
+  }
   auto st = read_stat_at(dir_fd);
   if (st && recorded != 0 && recorded != kStartNotSeen && st->start_time != recorded) {
     out.context.clear();  // not the process the table knows by this pid: the usual path decides
@@ -201,22 +240,37 @@ void NetlinkTracker::prefetch_exec(uint32_t tgid, uint64_t when) {
   if (!slot) return;  // already read for this very event
   // Its fork may not be handled yet, so what the table holds under the pid may be an older
   // process: on_exec compares start times once it is.
-  read_exec(tgid, 0, when, *slot);
+  read_exec(tgid, 0, Entry::kEarly, when, *slot);
 }
 
 void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   ProcessEntry* known = table_.find(tgid);
+  const uint64_t recorded = known ? known->start_time : 0;
+  const Entry entry = known && current(*known) ? Entry::kCurrent : Entry::kUnproven;
   ExecRead* got = prefetched_.take(tgid, when);
+  if (got && got->start_unread) {
+    // Read early without stat: the table's entry vouches for the start time if it is current;
+    // otherwise stat, provably about the exec's process if it started before the exec, and
+    // then judged below like any early read. Gone by now: read again as the table's process.
+    got->start_unread = false;
+    if (entry == Entry::kCurrent) {
+      got->start_time = recorded;
+    } else if (auto st = read_stat_of(tgid, 0, when)) {
+      got->start_time = st->start_time;
+    } else if (known) {
+      read_exec(tgid, recorded, entry, when, *got);
+    }
+  }
   if (!got) {
     got = &exec_read_;
-    read_exec(tgid, known ? known->start_time : 0, when, *got);
+    read_exec(tgid, recorded, entry, when, *got);
   } else if (known && known->start_time != 0 && known->start_time != kStartNotSeen &&
              got->start_time != kStartNotSeen && got->start_time != known->start_time) {
     // The early read was proven about a process that held the pid before the exec's tick,
     // which can only be the exec's; a start time other than the fork's says otherwise, so
     // it is not trusted: read again as the table's process (kOther: raced). A fork whose read
     // found the child gone (kStartNotSeen) has nothing to compare.
-    read_exec(tgid, known->start_time, when, *got);
+    read_exec(tgid, known->start_time, Entry::kUnproven, when, *got);
   }
   const uint64_t start_time = got->start_time;
   if (!got->comm) {
@@ -240,6 +294,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   if (known) {
     if (known->start_time == 0 && start_time != kStartNotSeen) known->start_time = start_time;
     known->comm = std::move(*got->comm);
+    known->name_ns = when;  // read at or after it
     ProcessRecord r = record_of(Change::kExec, tgid, *known);
     r.when_ns = when;
     r.raced = got->raced;
@@ -250,6 +305,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   // Not seen before (the table was full at its fork): remembered from here on if there is room.
   ProcessEntry e;
   e.comm = std::move(*got->comm);
+  e.name_ns = when;
   e.start_time = start_time;
   e.process_id =
       make_process_id(tgid, start_time != kStartNotSeen ? start_time : clock_.tick_of(when));
@@ -262,8 +318,11 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
   out_.report(r);
 }
 
-void NetlinkTracker::on_comm(uint32_t tgid, std::string_view comm) {
-  if (ProcessEntry* known = table_.find(tgid)) known->comm.assign(comm);
+void NetlinkTracker::on_comm(uint32_t tgid, std::string_view comm, uint64_t when) {
+  if (ProcessEntry* known = table_.find(tgid)) {
+    known->comm.assign(comm);
+    known->name_ns = when;
+  }
 }
 
 void NetlinkTracker::on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status) {

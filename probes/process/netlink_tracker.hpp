@@ -9,6 +9,7 @@
 // the parent's name for a fork, the name at exit for an exec.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,9 +42,14 @@ class NetlinkTracker {
   // events queued ahead of it are handled (a short-lived process would be gone by then); the
   // exec, when handled, takes what was read. Bounded: the oldest read unclaimed is dropped.
   void prefetch_exec(uint32_t tgid, uint64_t when);
-  // Events may have been lost (until the resync after it): a lost rename would leave a parent's
-  // remembered name stale, so forks read the child's name from /proc rather than copying it.
-  void set_events_lost(bool lost) { events_lost_ = lost; }
+  // Events may have been lost, as noticed at noticed_ns (CLOCK_MONOTONIC). A lost rename would
+  // leave a parent's remembered name stale, and the resync after a loss lists processes without
+  // re-reading the names of those it knows: a fork lends its child the parent's name only if
+  // that name is newer than the last loss noticed (or the last resync); otherwise the child's
+  // is read from /proc. Kernel events stamped after the notice are newer than what was lost:
+  // the kernel drops every message while the queue is congested, before the read that empties
+  // it, and the notice comes before that read.
+  void note_loss(uint64_t noticed_ns) { loss_noticed_ns_ = std::max(loss_noticed_ns_, noticed_ns); }
   // context = "full": read each exec'd process's exec context through this reader; without
   // one (context = "minimal"), an exec is only named.
   void set_context_reader(ExecContextReader* reader) { context_reader_ = reader; }
@@ -52,12 +58,20 @@ class NetlinkTracker {
   void on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when);
   void on_exec(uint32_t tgid, uint64_t when);
   // What /proc (or the exit record) says about an exec: its new name, start time, context.
-  void read_exec(uint32_t tgid, uint64_t recorded, uint64_t when, ExecRead& out);
+  // recorded: the table's start time for the pid (0 if none); current: the table's entry is
+  // provably the exec's process (current()), so its start time needs no reading; early: read
+  // before the exec's turn, when the table cannot tell yet (on_exec judges then).
+  enum class Entry { kUnproven, kCurrent, kEarly };
+  void read_exec(uint32_t tgid, uint64_t recorded, Entry entry, uint64_t when, ExecRead& out);
   // context = "full", with exit records: the context read first, through a directory proven to
   // be the live process's by the absence of its exit record; false when that cannot be proven
-  // (then read_exec reads stat first and judges its start time, as for a name).
-  bool read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorded, ExecRead& out);
-  void on_comm(uint32_t tgid, std::string_view comm);
+  // (then read_exec reads stat first and judges its start time, as for a name). The name comes
+  // with the context (status); stat is read only for a start time the table cannot vouch for.
+  bool read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorded, Entry entry, ExecRead& out);
+  // No loss was noticed since the process started: every event about it has been handled, so
+  // the entry is the process that holds its pid (its exit would have removed it).
+  bool current(const ProcessEntry& e) const { return e.start_ns > loss_noticed_ns_; }
+  void on_comm(uint32_t tgid, std::string_view comm, uint64_t when);
   void on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status);
   // The exit's taskstats accounting and the lifetime it measured, when a record is at hand.
   void add_accounting(uint32_t tgid, ProcessRecord& r);
@@ -68,8 +82,10 @@ class NetlinkTracker {
   // ns) is about; recorded: that process's start time if known (0 if not).
   // dir_fd: an open /proc/PID (open_pid_dir) to read it through, so that further reads through
   // it are about the same process (exec_context_reader.hpp); -1 reads /proc/PID/stat by path.
+  // unproven: where to keep a read that could be neither proven nor disproven its (may be null).
   std::optional<ProcessStat> read_stat_of(uint32_t pid, uint64_t recorded, uint64_t when,
-                                          int dir_fd = -1);
+                                          int dir_fd = -1,
+                                          std::optional<ProcessStat>* unproven = nullptr);
 
   int proc_fd_;
   ProcessTable& table_;
@@ -79,7 +95,7 @@ class NetlinkTracker {
   ExecContextReader* context_reader_ = nullptr;
   ExecRead exec_read_;  // reused for every exec not prefetched
   PrefetchedExecs prefetched_;
-  bool events_lost_ = false;
+  uint64_t loss_noticed_ns_ = 0;
   ExitAccounting accounting_;  // likewise for every exit
 };
 

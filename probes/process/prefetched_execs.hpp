@@ -18,6 +18,9 @@ namespace cellos::telemetry::process {
 struct ExecRead {
   std::optional<std::string> comm;  // the name after exec; nullopt: could not be learnt
   uint64_t start_time = kStartNotSeen;
+  // The name came from status and stat was not read: start_time is unknown, and the exec's
+  // process is proven only as the holder of the pid now, not yet as the table's entry.
+  bool start_unread = false;
   bool raced = false;        // gone before its context (or, minimal, its name in /proc) was read
   bool has_context = false;  // context was read (context = "full")
   ExecContext context;       // never copied: argv views its own storage

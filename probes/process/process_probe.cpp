@@ -256,7 +256,8 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     // inherit one.
     if (exit_names_) exit_names_->clear();
     connector_->clear_loss_seen();
-    tracker_->set_events_lost(false);
+    // The sweep re-reads no name it knows: names from before it stay untrusted for forks.
+    tracker_->note_loss(ctt::monotonic_ns());
     // What the sweep finds (processes that appeared or vanished in the gap) says resync = true.
     resyncing_ = true;
     sweep(true);
@@ -269,7 +270,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   // each batch that holds exits keeps that queue short (so no record is dropped for want of
   // room) and has each record held by the time its exit is handled, in one read per batch.
   void before_batch(std::span<const cp::ProcEvent> batch) {
-    tracker_->set_events_lost(connector_->loss_seen());
+    if (connector_->loss_seen()) tracker_->note_loss(ctt::monotonic_ns());
     if (!exit_names_) return;
     for (const cp::ProcEvent& e : batch) {
       if (e.kind == cp::ProcEvent::Kind::kExit) {

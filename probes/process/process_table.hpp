@@ -63,9 +63,13 @@ struct ProcessEntry {
   uint64_t start_time = 0;
   uint64_t process_id = 0;  // process_id.hpp; fixed when the entry is made
   uint64_t start_ns = 0;    // CLOCK_MONOTONIC when it started; 0: unknown
-  uint64_t dir_ino = 0;     // d_ino of /proc/PID at the last listing; 0 before one
-  uint32_t sweep = 0;       // the last sweep that listed it
-  bool announced = true;    // process.spawned was emitted (the silent first sweep sets false)
+  // CLOCK_MONOTONIC when comm was last known current: the timestamp of the kernel event that set
+  // it, or the time of the /proc read. A fork lends its parent's name to the child only if it
+  // is newer than the last loss of events (netlink_tracker.hpp).
+  uint64_t name_ns = 0;
+  uint64_t dir_ino = 0;   // d_ino of /proc/PID at the last listing; 0 before one
+  uint32_t sweep = 0;     // the last sweep that listed it
+  bool announced = true;  // process.spawned was emitted (the silent first sweep sets false)
 };
 
 // What the table knows of a process as a record: its name and identity; the source that reports

@@ -10,6 +10,7 @@
 #include <optional>
 #include <system_error>
 
+#include <cellos/telemetry/clock.hpp>
 #include "proc_stat.hpp"
 #include "process_id.hpp"
 
@@ -89,6 +90,7 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
   if (r.error != 0) return r;  // a partial listing would make live processes look exited
   r.listed = listing_.size();
   const uint32_t gen = ++generation_;
+  const uint64_t read_from = monotonic_ns();  // every name below is read after this
 
   for (const Listed& l : listing_) {
     ProcessEntry* known = table_.find(l.pid);
@@ -128,6 +130,7 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
     }
     ProcessEntry fresh;
     fresh.comm = std::move(st->comm);
+    fresh.name_ns = read_from;
     fresh.start_time = st->start_time;
     fresh.process_id = make_process_id(l.pid, st->start_time);
     fresh.start_ns = clock_.monotonic_of(st->start_time);

@@ -33,6 +33,24 @@ bool real_and_effective(std::string_view status, std::string_view key, uint32_t&
 
 }  // namespace
 
+std::optional<std::string> parse_status_name(std::string_view status) {
+  constexpr std::string_view kKey = "Name:\t";
+  if (status.substr(0, kKey.size()) != kKey) return std::nullopt;
+  status.remove_prefix(kKey.size());
+  const size_t end = status.find('\n');
+  if (end == std::string_view::npos) return std::nullopt;
+  std::string name;
+  name.reserve(end);
+  for (size_t i = 0; i < end; ++i) {
+    char c = status[i];
+    if (c == '\\' && i + 1 < end && (status[i + 1] == 'n' || status[i + 1] == '\\')) {
+      c = status[++i] == 'n' ? '\n' : '\\';
+    }
+    name += c;
+  }
+  return name;
+}
+
 std::optional<ProcessIds> parse_status_ids(std::string_view status) {
   ProcessIds ids;
   if (!real_and_effective(status, "Uid:", ids.uid, ids.euid)) return std::nullopt;

@@ -56,8 +56,8 @@ ProcEvent event(ProcEvent::Kind kind, uint32_t pid, uint32_t tgid, uint64_t when
   return e;
 }
 
-ProcEvent comm_event(uint32_t pid, uint32_t tgid, const char* comm) {
-  ProcEvent e = event(ProcEvent::Kind::kComm, pid, tgid);
+ProcEvent comm_event(uint32_t pid, uint32_t tgid, const char* comm, uint64_t when = kLate) {
+  ProcEvent e = event(ProcEvent::Kind::kComm, pid, tgid, when);
   std::strncpy(e.comm, comm, sizeof e.comm);
   return e;
 }
@@ -184,6 +184,7 @@ class FakeExitNames : public cp::ExitNames {
   }
   bool exit_pending(uint32_t pid) override {
     ++pending_asked;
+    if (lost) return true;  // records were lost: no exit can be ruled out
     const auto it = names.find(pid);
     return it != names.end() && !it->second.empty();
   }
@@ -192,6 +193,7 @@ class FakeExitNames : public cp::ExitNames {
     if (it != names.end() && !it->second.empty()) it->second.erase(it->second.begin());
   }
   std::map<uint32_t, std::vector<std::string>> names;
+  bool lost = false;
   int asked = 0;
   int pending_asked = 0;
 };
@@ -211,6 +213,21 @@ class ProcessTrackerWithExitNames : public ::testing::Test {
 };
 
 }  // namespace
+
+// Exit records were lost as well as events: a read of the child in its fork's own tick cannot be
+// proven its own, and the parent's name was learnt before the loss. The read's name is the
+// better guess (within one tick a pid is reused only on request, by clone3's set_tid); its
+// start time stays unproven. Seen as ProcessResyncE2E.ExitsDuringALossAreRecoveredFromProc
+// failing about one run in a hundred: a child named after its parent's earlier name.
+TEST_F(ProcessTrackerWithExitNames, AfterALossAnUnprovenReadNamesTheChildNotTheParentsOldName) {
+  tracker.handle(comm_event(100, 100, "before-loss", kLate));
+  tracker.note_loss(kLate + 1);
+  names.lost = true;
+  proc.add(200, "ct-child", kLate + 2);  // started in the fork's own tick
+  tracker.handle(fork_event(100, 200, 200, kLate + 2));
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "ct-child"}}));
+  EXPECT_EQ(table.find(200)->start_time, cp::kStartNotSeen);
+}
 
 TEST_F(ProcessTrackerWithExitNames, ExecHandledAfterTheProcessWasReapedTakesTheNameAtExit) {
   proc.add(200, "bash", 20);
@@ -471,17 +488,33 @@ TEST_F(ProcessTrackerRealTicks, ForkOfAnUnknownParentReadsProc) {
   EXPECT_EQ(out.records[0].comm, "read-from-proc");
 }
 
-// Events were lost: a rename of the parent may be among them, so its remembered name is not
-// lent to the child until the resync.
-TEST_F(ProcessTrackerRealTicks, AfterALossForksReadProc) {
+// Events were lost: a rename of the parent may be among them, so its remembered name (read by
+// the set-up's sweep, before the loss) is not lent to the child until a newer one is known.
+TEST_F(ProcessTrackerRealTicks, AfterALossForksReadProcUntilTheParentsNameIsNewer) {
+  const uint64_t lost_at = cellos::telemetry::monotonic_ns();
   proc.add(200, "read-from-proc", 4);
-  real.set_events_lost(true);
+  real.note_loss(lost_at);
   real.handle(fork_event(100, 200, 200, 45000000));
-  real.set_events_lost(false);
+  real.handle(comm_event(100, 100, "renamed", lost_at + 1));
   proc.add(201, "read-from-proc", 4);
   real.handle(fork_event(100, 201, 201, 45000000));
   EXPECT_EQ(out.take(),
-            (V{{Change::kSpawned, 200, "read-from-proc"}, {Change::kSpawned, 201, "bash"}}));
+            (V{{Change::kSpawned, 200, "read-from-proc"}, {Change::kSpawned, 201, "renamed"}}));
+}
+
+// The resync after a loss lists /proc but does not re-read the names of processes it already
+// knows, so a rename of the parent lost in the gap (the kernel drops everything while the queue
+// is congested, without a second ENOBUFS) leaves the parent's name stale after it: a fork must
+// not lend that name to its child. Seen as ProcessResyncE2E.ExitsDuringALossAreRecoveredFromProc
+// failing about one run in a hundred (a child named after its parent's previous name).
+TEST_F(ProcessTrackerRealTicks, AfterALossAndItsResyncAParentNamedBeforeTheLossLendsNoName) {
+  real.handle(comm_event(100, 100, "before-loss", kLate));
+  real.note_loss(kLate + 1);  // ENOBUFS read; the parent's next rename is dropped
+  walker.sweep(out, true);    // the resync: the parent is listed, its name not re-read
+  real.note_loss(kLate + 2);
+  proc.add(200, "read-from-proc", 4);
+  real.handle(fork_event(100, 200, 200, 45000000));
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 200, "read-from-proc"}}));
 }
 
 // A same pid listed by a sweep that ran while the fork waited in the queue: the same process
@@ -639,8 +672,9 @@ TEST_F(ProcessTracker, EventsCarryTheKernelsTimestamps) {
 }
 
 // With exit records and none pending, the directory is the live process's: its context is read
-// first, before stat, so a process that exits right after still has its arguments (here its
-// stat is gone by the time it would be read, and no record names it: the name from before).
+// first, before stat, so a process that exits right after still has its arguments. Its name
+// comes with the ids (status), and the table's entry, current since the fork, vouches for its
+// start time: stat is not read at all (here it is gone; issue 13: one read fewer per exec).
 TEST_F(ProcessTrackerWithExitNames, ContextIsReadBeforeStatWhileNoExitIsPending) {
   cp::ExecContextReader reader(1024);
   ExecKeeper keep;
@@ -651,8 +685,25 @@ TEST_F(ProcessTrackerWithExitNames, ContextIsReadBeforeStatWhileNoExitIsPending)
   make_exec_image(proc, 200, "true", 20);
   std::filesystem::remove(proc.root() + "/200/stat");
   reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
-  EXPECT_EQ(keep.names.back(), "bash");
+  EXPECT_EQ(keep.names.back(), "true");
   ASSERT_TRUE(keep.has_context);
   EXPECT_FALSE(keep.raced);
   EXPECT_EQ(keep.argv, (std::vector<std::string>{"/bin/true", "now"}));
+  EXPECT_EQ(table.find(200)->start_time, 20u);
+}
+
+// After a loss the table's entry may be an older holder of the pid whose exit was lost: stat is
+// read to compare start times, and its name taken (status here says otherwise, to tell).
+TEST_F(ProcessTrackerWithExitNames, AfterALossAnExecReadsStatToCompareStartTimes) {
+  cp::ExecContextReader reader(1024);
+  ExecKeeper keep;
+  cp::NetlinkTracker reading(walker.root_fd(), table, keep, &names, kClock);
+  reading.set_context_reader(&reader);
+  proc.add(200, "bash", 20);
+  reading.handle(fork_event(100, 200, 200));
+  reading.note_loss(kLate + 1);
+  make_exec_image(proc, 200, "from-stat", 20);
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200, kLate + 2));
+  EXPECT_EQ(keep.names.back(), "from-stat");
+  EXPECT_FALSE(keep.raced);
 }

@@ -16,9 +16,27 @@
 namespace pt = cellos::telemetry::process::testing;
 namespace t = cellos::telemetry::testing;
 
+namespace {
+
+// Every event about a pid, one a line, for a failure's message.
+std::string events_of(const std::vector<t::Captured>& events, pid_t pid) {
+  std::string out;
+  for (const auto& e : events) {
+    if (e.guest_pid != uint32_t(pid)) continue;
+    out += e.probe_source + " comm=" + e.guest_comm;
+    for (const auto& [k, v] : e.typed_extras) out += " " + k + "=" + v;
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 TEST(ProcessResyncE2E, ExitsDuringALossAreRecoveredFromProc) {
   pt::Agent agent("method = \"netlink\"\nreceive_buffer_kib = 1");
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+  // A first number from every CPU before the loss: losses before it could not be counted.
+  pt::ping_each_cpu();
 
   t::TempDir dir;
   const std::string go = dir.file("go");
@@ -40,8 +58,12 @@ TEST(ProcessResyncE2E, ExitsDuringALossAreRecoveredFromProc) {
   }
   agent.process().signal(SIGCONT);
 
+  // Messages lost after the last one the agent got from a CPU are counted when the next one
+  // from that CPU arrives: a ping per CPU, not whatever else the guest happens to run (a quiet
+  // guest was seen to run nothing for 30 s).
   EXPECT_TRUE(t::eventually(
       [&] {
+        pt::ping_each_cpu();
         for (const auto& e : agent.events()) {
           if (e.probe_source == "process.lost" && e.guest_pid == uint32_t(agent.pid()) &&
               e.extras.count("lost_count") && e.extras.at("lost_count") > 0) {
@@ -54,7 +76,9 @@ TEST(ProcessResyncE2E, ExitsDuringALossAreRecoveredFromProc) {
       << agent.err();
   for (size_t i = 0; i < doomed.size(); ++i) {
     EXPECT_TRUE(agent.await("process.exited", doomed[i], "ct-doomed-" + std::to_string(i)))
-        << "pid " << doomed[i];
+        << "pid " << doomed[i] << "\n"
+        << events_of(agent.events(), doomed[i]) << "parent:\n"
+        << events_of(agent.events(), getpid()) << agent.err();
     // Once for this process: pid_max is 32,768 here and tests beside this one fork thousands,
     // so another process may hold the pid and exit too; process_id tells them apart.
     uint64_t id = 0;

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/prctl.h>
+
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace cp = cellos::telemetry::process;
@@ -51,4 +55,33 @@ TEST(ProcessStatusIds, MissingOrMalformedLinesGiveNothing) {
   EXPECT_FALSE(cp::parse_status_ids("Uid:\t12ab\t0\nGid:\t0\t0\n"));
   // Cut short after the Uid line, as a read into a small buffer would be.
   EXPECT_FALSE(cp::parse_status_ids(kStatus.substr(0, kStatus.find("Gid:") + 5)));
+}
+
+TEST(ProcessStatusName, TheFirstLineUnescaped) {
+  EXPECT_EQ(cp::parse_status_name(kStatus), "passwd");
+  // prctl(PR_SET_NAME, "a\\b\nc\td e\x01"), as Linux 6.18 writes it in status.
+  EXPECT_EQ(cp::parse_status_name("Name:\ta\\\\b\\nc\td e\x01\nUmask:\t0022\n"),
+            "a\\b\nc\td e\x01");
+  EXPECT_EQ(cp::parse_status_name("Name:\t\n"), "");
+  EXPECT_EQ(cp::parse_status_name("Name:\tends\\\n"), "ends\\");  // a lone backslash, kept
+}
+
+TEST(ProcessStatusName, AbsentOrCutShortGivesNothing) {
+  EXPECT_FALSE(cp::parse_status_name(""));
+  EXPECT_FALSE(cp::parse_status_name("Umask:\t0022\nName:\tlate\n"));  // not the first line
+  EXPECT_FALSE(cp::parse_status_name("Name:\tcut-sho"));               // no end of line
+  EXPECT_FALSE(cp::parse_status_name("Name: spaced\n"));               // not the kernel's form
+}
+
+// The same name as /proc/PID/stat shows, from the kernel itself, for a name with every byte the
+// kernel escapes.
+TEST(ProcessStatusName, MatchesStatForAHostileName) {
+  char saved[32] = {};
+  ASSERT_EQ(prctl(PR_GET_NAME, saved), 0);
+  const char hostile[] = "a\\b\nc) R 1 (";
+  ASSERT_EQ(prctl(PR_SET_NAME, hostile), 0);
+  std::ifstream in("/proc/thread-self/status");
+  const std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  prctl(PR_SET_NAME, saved);
+  EXPECT_EQ(cp::parse_status_name(status), std::string(hostile));
 }
