@@ -179,6 +179,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
                  "under the name it had before exec");
     }
     cp::Reporter& reporter = *this;  // a private base: converted here, where it is accessible
+    walker_.set_exit_events(true);
     tracker_ = std::make_unique<cp::NetlinkTracker>(walker_.root_fd(), table_, reporter,
                                                     exit_names_.get());
     if (full_context_) {

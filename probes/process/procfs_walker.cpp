@@ -128,6 +128,9 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
       if (report) out.report(record_of(Change::kExited, l.pid, *known));
       ++r.exited;
     }
+    // A zombie has exited already, its exit event sent before it was listed here: reported now
+    // as new, nothing would ever report it gone once its parent reaps it.
+    if (exit_events_ && st->state == 'Z') continue;
     ProcessEntry fresh;
     fresh.comm = std::move(st->comm);
     fresh.name_ns = read_from;

@@ -29,6 +29,10 @@ class ProcfsWalker {
 
   // context = "full": the process.spawned a reporting sweep emits carry the exec context.
   void set_context_reader(ExecContextReader* reader) { context_reader_ = reader; }
+  // Exits are reported from the kernel's exit events (netlink): a zombie's was sent before it
+  // could be listed, so one the table does not know is not reported as new (nothing would
+  // report it gone once reaped). Polling alone (false) reports it, and its exit next sweep.
+  void set_exit_events(bool on) { exit_events_ = on; }
 
   // The open proc_root, for reading /proc/PID files relative to it.
   int root_fd() const { return root_.get(); }
@@ -59,6 +63,7 @@ class ProcfsWalker {
   ProcessTable& table_;
   StartClock clock_;
   ExecContextReader* context_reader_ = nullptr;
+  bool exit_events_ = false;
   ExecContext context_;
   std::vector<uint64_t> buf_;  // getdents64 records, 8-byte aligned as the kernel writes them
   std::vector<Listed> listing_;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <system_error>
 
 #include "fake_proc.hpp"
@@ -177,4 +178,49 @@ TEST(ProcessWalkerRealProc, FindsItselfAndSteadyStateReadsOnlyNewPids) {
   const auto second = walker.sweep(out, true);
   EXPECT_LE(second.stat_reads, second.spawned + 3) << second.listed << " listed";
   EXPECT_LT(second.stat_reads, first.stat_reads);
+}
+
+// A zombie has exited: its exit event was sent (and handled, if the probe saw it) before /proc
+// stopped listing it, which its parent's wait does. A sweep that took an unknown zombie for a new
+// process would report it spawned, and nothing would ever report it gone (seen as
+// ProcessResyncE2E.LostCountIsExact... finding a pid "reported but gone" after a resync). A
+// zombie it knows is kept until it is no longer listed.
+TEST_F(ProcessWalker, AnUnknownZombieIsNotReportedAKnownOneIsKept) {
+  walker.set_exit_events(true);
+  proc.add(1, "init", 10);
+  proc.add(200, "known", 20);
+  sweep(false);
+  const auto make_zombie = [&](uint32_t pid) {
+    const std::string path = std::to_string(pid) + "/stat";
+    std::ifstream in(proc.root() + "/" + path);
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    stat.replace(stat.rfind(") S "), 4, ") Z ");
+    proc.write(path, stat);
+  };
+  proc.add(300, "defunct", 30);
+  make_zombie(300);
+  make_zombie(200);
+  sweep();
+  EXPECT_EQ(out.take(), V{});
+  EXPECT_EQ(table.find(300), nullptr);
+  EXPECT_NE(table.find(200), nullptr);
+  proc.remove(200);
+  proc.remove(300);
+  sweep();
+  EXPECT_EQ(out.take(), (V{{Change::kExited, 200, "known"}}));
+}
+
+// Polling alone has no exit events: a short-lived process caught as a zombie is reported, and
+// its exit at the next sweep that no longer lists it.
+TEST_F(ProcessWalker, PollingAloneReportsAZombie) {
+  sweep(false);
+  proc.add(300, "defunct", 30);
+  std::ifstream in(proc.root() + "/300/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  stat.replace(stat.rfind(") S "), 4, ") Z ");
+  proc.write("300/stat", stat);
+  sweep();
+  proc.remove(300);
+  sweep();
+  EXPECT_EQ(out.take(), (V{{Change::kSpawned, 300, "defunct"}, {Change::kExited, 300, "defunct"}}));
 }

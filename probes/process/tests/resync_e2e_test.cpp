@@ -203,11 +203,13 @@ TEST(ProcessResyncE2E, LostCountIsExactAndTheResyncLeavesWhatIsReportedAliveEqua
       if (before.count(pid) || after.count(pid) || reported_at > listed_at) continue;
       // A zombie (another test's child not yet reaped) was listed as alive by the initial sweep.
       if (pt::process_state(static_cast<pid_t>(pid)) == 'Z') continue;
-      mismatch += " reported-but-gone:" + std::to_string(pid);
+      mismatch += " reported-but-gone:" + std::to_string(pid) + "\n" +
+                  events_of(agent.events(), static_cast<pid_t>(pid));
     }
     return mismatch.empty();
   };
-  EXPECT_TRUE(t::eventually(report_matches_proc, std::chrono::seconds(30))) << mismatch;
+  EXPECT_TRUE(t::eventually(report_matches_proc, std::chrono::seconds(30)))
+      << mismatch << agent.err();
 
   pt::touch(go_survivor);
   ASSERT_EQ(t::wait_pid(survivor), 0);
