@@ -671,15 +671,27 @@ TEST_F(ProcessTracker, EventsCarryTheKernelsTimestamps) {
   EXPECT_EQ(out.records[2].when_ns, 90u);
 }
 
+namespace {
+
+// context = "full" with exit records, keeping what each exec carried.
+class ProcessTrackerWithExitNamesReadingContexts : public ProcessTrackerWithExitNames {
+ protected:
+  void SetUp() override {
+    ProcessTrackerWithExitNames::SetUp();
+    reading.set_context_reader(&reader);
+  }
+  cp::ExecContextReader reader{1024};
+  ExecKeeper keep;
+  cp::NetlinkTracker reading{walker.root_fd(), table, keep, &names, kClock};
+};
+
+}  // namespace
+
 // With exit records and none pending, the directory is the live process's: its context is read
 // first, before stat, so a process that exits right after still has its arguments. Its name
 // comes with the ids (status), and the table's entry, current since the fork, vouches for its
 // start time: stat is not read at all (here it is gone; issue 13: one read fewer per exec).
-TEST_F(ProcessTrackerWithExitNames, ContextIsReadBeforeStatWhileNoExitIsPending) {
-  cp::ExecContextReader reader(1024);
-  ExecKeeper keep;
-  cp::NetlinkTracker reading(walker.root_fd(), table, keep, &names, kClock);
-  reading.set_context_reader(&reader);
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, ContextIsReadBeforeStatWhileNoExitIsPending) {
   proc.add(200, "bash", 20);
   reading.handle(fork_event(100, 200, 200));
   make_exec_image(proc, 200, "true", 20);
@@ -694,11 +706,7 @@ TEST_F(ProcessTrackerWithExitNames, ContextIsReadBeforeStatWhileNoExitIsPending)
 
 // After a loss the table's entry may be an older holder of the pid whose exit was lost: stat is
 // read to compare start times, and its name taken (status here says otherwise, to tell).
-TEST_F(ProcessTrackerWithExitNames, AfterALossAnExecReadsStatToCompareStartTimes) {
-  cp::ExecContextReader reader(1024);
-  ExecKeeper keep;
-  cp::NetlinkTracker reading(walker.root_fd(), table, keep, &names, kClock);
-  reading.set_context_reader(&reader);
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, AfterALossAnExecReadsStatToCompareStartTimes) {
   proc.add(200, "bash", 20);
   reading.handle(fork_event(100, 200, 200));
   reading.note_loss(kLate + 1);
