@@ -9,7 +9,10 @@
 // The figure that matters is events per CPU-second of the writing side: the core's and the
 // sink's cost per event, whatever else the machine does. Prints a Markdown table.
 //
-// Usage: cellos-telemetry-bench-throughput [--seconds N] [--bursts B1,B2,...]
+// Usage: cellos-telemetry-bench-throughput [--seconds N] [--bursts B1,B2,...] [--agent PATH]
+//                                           [--plugin-dir DIR] [--fixture-dir DIR]
+// --agent, --plugin-dir and --fixture-dir run another build's agent, plugins and scripted
+// probe (a copy of the build before a change), so both can be measured in the same rounds.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -50,6 +53,13 @@ void pin_to_cpu(int cpu) {
   CPU_SET(cpu, &set);
   sched_setaffinity(0, sizeof set, &set);  // best effort: a 1-CPU machine still runs
 }
+
+// What the agent rows run: this build's, unless the command line names another.
+struct AgentBuild {
+  std::string agent = CT_BENCH_AGENT;
+  std::string plugin_dir = CT_BENCH_PLUGIN_DIR;
+  std::string fixture_dir = CT_BENCH_FIXTURE_DIR;
+};
 
 struct Row {
   std::string stage;
@@ -138,7 +148,7 @@ uint64_t process_cpu_ns(pid_t pid) {
   return ns;
 }
 
-Row through_agent(int burst, double seconds) {
+Row through_agent(const AgentBuild& build, int burst, double seconds) {
   const std::string dir =
       std::filesystem::temp_directory_path() / ("ct-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -164,8 +174,9 @@ Row through_agent(int burst, double seconds) {
     const int null = open("/dev/null", O_WRONLY);
     dup2(null, STDOUT_FILENO);
     dup2(null, STDERR_FILENO);
-    execl(CT_BENCH_AGENT, CT_BENCH_AGENT, "--config", config.c_str(), "--plugin-dir",
-          CT_BENCH_PLUGIN_DIR, "--plugin-dir", CT_BENCH_FIXTURE_DIR, static_cast<char*>(nullptr));
+    execl(build.agent.c_str(), build.agent.c_str(), "--config", config.c_str(), "--plugin-dir",
+          build.plugin_dir.c_str(), "--plugin-dir", build.fixture_dir.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   const int conn = accept(listener, nullptr, nullptr);
@@ -211,6 +222,7 @@ void print(const Row& r) {
 int main(int argc, char** argv) {
   double seconds = 3;
   std::vector<int> bursts = {250, 1000, 4000};
+  AgentBuild build;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--seconds") {
@@ -220,8 +232,17 @@ int main(int argc, char** argv) {
       std::stringstream list(argv[i + 1]);
       std::string item;
       while (std::getline(list, item, ',')) bursts.push_back(std::atoi(item.c_str()));
+    } else if (flag == "--agent") {
+      build.agent = argv[i + 1];
+    } else if (flag == "--plugin-dir") {
+      build.plugin_dir = argv[i + 1];
+    } else if (flag == "--fixture-dir") {
+      build.fixture_dir = argv[i + 1];
     } else {
-      std::fprintf(stderr, "usage: %s [--seconds N] [--bursts B1,B2,...]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--seconds N] [--bursts B1,B2,...] [--agent PATH] "
+                   "[--plugin-dir DIR] [--fixture-dir DIR]\n",
+                   argv[0]);
       return 64;
     }
   }
@@ -231,10 +252,10 @@ int main(int argc, char** argv) {
       "| bytes/frame | dropped by the core |\n|---|---|---|---|---|---|---|---|\n");
   print(encoder_alone(10000000));
   print(encoder_into_socket(10000000));
-  if (!std::filesystem::exists(std::string(CT_BENCH_FIXTURE_DIR) + "/probe-scripted.so")) {
+  if (!std::filesystem::exists(build.fixture_dir + "/probe-scripted.so")) {
     std::printf("(agent rows skipped: the scripted probe fixture is built with the tests)\n");
     return 0;
   }
-  for (const int burst : bursts) print(through_agent(burst, seconds));
+  for (const int burst : bursts) print(through_agent(build, burst, seconds));
   return 0;
 }
