@@ -19,7 +19,7 @@ std::string_view view(const ct_text& t) {
 
 // The bytes s takes once repaired (each maximal invalid subpart becomes U+FFFD, 3 bytes); sets
 // *repair when it needs it.
-size_t text_bytes(std::string_view s, bool* repair) {
+inline size_t text_bytes(std::string_view s, bool* repair) {
   if (is_valid_utf8(s)) return s.size();
   *repair = true;
   size_t n = 0, maximal = 0;
@@ -31,11 +31,33 @@ size_t text_bytes(std::string_view s, bool* repair) {
   return n;
 }
 
+// Copies the n bytes at from to to. The texts of most events are a few bytes long (names,
+// comms): for those two overlapping loads and stores of a word beat a call to memcpy, which
+// with strlen was about a tenth of the agent's time per event (perf, bench/throughput).
+inline void copy_text(char* to, const char* from, size_t n) {
+  const auto words = [&](auto word) {
+    constexpr size_t w = sizeof word;
+    std::memcpy(&word, from, w);
+    std::memcpy(to, &word, w);
+    std::memcpy(&word, from + n - w, w);
+    std::memcpy(to + n - w, &word, w);
+  };
+  if (n > 16) {
+    std::memcpy(to, from, n);
+  } else if (n >= 8) {
+    words(uint64_t{});
+  } else if (n >= 4) {
+    words(uint32_t{});
+  } else {
+    for (size_t i = 0; i < n; ++i) to[i] = from[i];
+  }
+}
+
 // Writes s (repaired if it must be) at *at, NUL-terminated when asked; returns it.
-ct_text put(char*& at, std::string_view s, bool nul, bool may_need_repair) {
+inline ct_text put(char*& at, std::string_view s, bool nul, bool may_need_repair) {
   char* const start = at;
   if (!may_need_repair || is_valid_utf8(s)) {
-    if (!s.empty()) std::memcpy(at, s.data(), s.size());
+    copy_text(at, s.data(), s.size());
     at += s.size();
   } else {
     const std::string fixed = repair_utf8(s);  // rare: a workload's odd comm or argv
@@ -103,8 +125,12 @@ const RecordHeader& RecordBuilder::write(const ct_event& e, void* dst) const {
   char* at = reinterpret_cast<char*>(texts + n_texts_);
   h->n_texts = n_texts_;
   h->event.struct_size = sizeof(ct_event);
+  // The padding first, as one word the strings then overwrite in part: a record's bytes are all
+  // written (copied whole, compared in tests), and a record is longer than a word.
+  char* const end = base + size_;
+  std::memset(end - 8, 0, 8);
   h->event.probe_source = at;
-  std::memcpy(at, source.data(), source.size());  // check_event: word characters and dots
+  copy_text(at, source.data(), source.size());  // check_event: word characters and dots
   at += source.size();
   *at++ = '\0';
   h->event.guest_pid = e.guest_pid;
@@ -141,9 +167,6 @@ const RecordHeader& RecordBuilder::write(const ct_event& e, void* dst) const {
         break;
     }
   }
-  // The padding too: a record's bytes are all written (copied whole, compared in tests).
-  char* const end = base + size_;
-  while (at < end) *at++ = '\0';  // at most 7 bytes: no call
   h->size = static_cast<uint32_t>(size_);
   return *h;
 }

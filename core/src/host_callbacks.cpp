@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <system_error>
 
@@ -35,8 +36,9 @@ void host_emit(void* ctx, const ct_event* event) {
   if (!i.active() || event == nullptr) return;
   // A probe emits the same few names over and over: the one it emitted last, already found
   // well-formed and declared, is not checked again (only the rest of the event is).
+  // strcmp: one pass, where comparing with a std::string measures the name first.
   const bool known_source = event->probe_source != nullptr && !i.last_source.empty() &&
-                            i.last_source == event->probe_source;
+                            std::strcmp(i.last_source.c_str(), event->probe_source) == 0;
   std::string why = i.kind == CT_KIND_SINK ? std::string("a sink may not emit events")
                     : known_source         ? check_event_after_source(*event)
                                            : check_event(*event);

@@ -14,23 +14,10 @@ FrameBuffer::FrameBuffer(size_t capacity)
   }
 }
 
-bool FrameBuffer::has_room() const {
-  return bytes() + kMaxFrameBytes <= capacity_;
-}
-
-std::span<uint8_t> FrameBuffer::reserve() {
-  if (!has_room()) return {};
-  if (storage_size_ - tail_ < kMaxFrameBytes) {
-    std::memmove(storage_.get(), storage_.get() + head_, bytes());
-    tail_ -= head_;
-    head_ = 0;
-  }
-  return {storage_.get() + tail_, kMaxFrameBytes};
-}
-
-void FrameBuffer::commit(size_t frame_bytes) {
-  tail_ += frame_bytes;
-  ++frames_;
+void FrameBuffer::compact() {
+  std::memmove(storage_.get(), storage_.get() + head_, bytes());
+  tail_ -= head_;
+  head_ = 0;
 }
 
 std::span<const uint8_t> FrameBuffer::unsent() const {

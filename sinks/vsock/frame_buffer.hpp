@@ -9,6 +9,8 @@
 #include <memory>
 #include <span>
 
+#include "frame_limits.hpp"
+
 namespace cellos::telemetry::wire {
 
 class FrameBuffer {
@@ -17,10 +19,17 @@ class FrameBuffer {
   explicit FrameBuffer(size_t capacity);
 
   // Room for one frame of up to kMaxFrameBytes, or an empty span when the frames held leave
-  // less than that within the capacity.
-  std::span<uint8_t> reserve();
+  // less than that within the capacity. Inline with commit: both are called for every frame.
+  std::span<uint8_t> reserve() {
+    if (!has_room()) return {};
+    if (storage_size_ - tail_ < kMaxFrameBytes) compact();
+    return {storage_.get() + tail_, kMaxFrameBytes};
+  }
   // One whole frame of `frame_bytes` was written at the start of reserve()'s span.
-  void commit(size_t frame_bytes);
+  void commit(size_t frame_bytes) {
+    tail_ += frame_bytes;
+    ++frames_;
+  }
 
   // Bytes not yet written to the current connection, and the write that took some of them.
   std::span<const uint8_t> unsent() const;
@@ -38,7 +47,7 @@ class FrameBuffer {
   size_t frames_sent() const;
 
   size_t bytes() const { return tail_ - head_; }
-  bool has_room() const;
+  bool has_room() const { return bytes() + kMaxFrameBytes <= capacity_; }
   size_t frames() const { return frames_; }
   size_t sent() const { return sent_; }
   bool empty() const { return frames_ == 0; }
@@ -46,6 +55,8 @@ class FrameBuffer {
 
  private:
   size_t frame_size_at(size_t offset) const;
+  // Moves the frames held to the front of the storage.
+  void compact();
 
   size_t capacity_;
   // Twice the capacity, so moving the live frames to the front happens at most once per

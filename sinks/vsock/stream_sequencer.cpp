@@ -4,18 +4,15 @@
 
 namespace cellos::telemetry::wire {
 
-void StreamSequencer::committed_event() {
-  if (held_.empty() || held_.back().stream_id != current_) {
-    held_.push_back(Run{current_, next_seq_, 0, false});
-  }
-  ++held_.back().events;
-  ++next_seq_;
+void StreamSequencer::begin_run() {
+  // push_back leaves references to the other runs valid; only popping the newest ends one.
+  newest_ = &held_.emplace_back(Run{current_, next_seq_, 0, false});
 }
 
 void StreamSequencer::committed_hello(uint64_t stream_id) {
   current_ = stream_id;
   next_seq_ = 1;
-  held_.push_back(Run{stream_id, 1, 0, true});
+  newest_ = &held_.emplace_back(Run{stream_id, 1, 0, true});
 }
 
 void StreamSequencer::released(size_t n) {
@@ -30,7 +27,10 @@ void StreamSequencer::released(size_t n) {
       r.first_seq += k;
       n -= k;
     }
-    if (!r.hello && r.events == 0) held_.pop_front();
+    if (!r.hello && r.events == 0) {
+      if (&r == newest_) newest_ = nullptr;
+      held_.pop_front();
+    }
   }
 }
 

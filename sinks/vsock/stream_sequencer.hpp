@@ -27,12 +27,20 @@ struct HelloPoint {
 class StreamSequencer {
  public:
   explicit StreamSequencer(uint64_t stream_id) : current_(stream_id) {}
+  // It points into its own runs.
+  StreamSequencer(const StreamSequencer&) = delete;
+  StreamSequencer& operator=(const StreamSequencer&) = delete;
 
   uint64_t stream_id() const { return current_; }
   // The seq the next event frame gets.
   uint64_t next_seq() const { return next_seq_; }
-  // An event frame numbered next_seq() was committed to the buffer.
-  void committed_event();
+  // An event frame numbered next_seq() was committed to the buffer. Inline, and the newest run
+  // kept by pointer: it is called for every frame (a deque's back() walks its node map).
+  void committed_event() {
+    if (newest_ == nullptr || newest_->stream_id != current_) begin_run();
+    ++newest_->events;
+    ++next_seq_;
+  }
   // A new stream begins: its hello frame was committed to the buffer; the next event is seq 1.
   void committed_hello(uint64_t stream_id);
 
@@ -55,7 +63,10 @@ class StreamSequencer {
     uint64_t events;
     bool hello;
   };
+  void begin_run();
+
   std::deque<Run> held_;
+  Run* newest_ = nullptr;  // held_.back(), or nullptr when held_ is empty
   uint64_t current_;
   uint64_t next_seq_ = 1;
 };
