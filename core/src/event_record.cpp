@@ -17,11 +17,8 @@ std::string_view view(const ct_text& t) {
   return t.len == 0 || t.ptr == nullptr ? std::string_view() : std::string_view(t.ptr, t.len);
 }
 
-// The bytes s takes once repaired (each maximal invalid subpart becomes U+FFFD, 3 bytes); sets
-// *repair when it needs it.
-inline size_t text_bytes(std::string_view s, bool* repair) {
-  if (is_valid_utf8(s)) return s.size();
-  *repair = true;
+// The bytes s takes once repaired (each maximal invalid subpart becomes U+FFFD, 3 bytes).
+[[gnu::noinline]] size_t repaired_bytes(std::string_view s) {
   size_t n = 0, maximal = 0;
   for (size_t i = 0; i < s.size();) {
     const size_t len = text_detail::sequence_length(s, i, &maximal);
@@ -31,10 +28,26 @@ inline size_t text_bytes(std::string_view s, bool* repair) {
   return n;
 }
 
+// The bytes s takes in the record; sets *repair when it needs repair. Inlined, like put and
+// copy_text: they run for every text of every event, and calls to them were 5% of the agent's
+// time per event (perf, bench/throughput); the rare repair stays out of line.
+[[gnu::always_inline]] inline size_t text_bytes(std::string_view s, bool* repair) {
+  if (is_valid_utf8(s)) return s.size();
+  *repair = true;
+  return repaired_bytes(s);
+}
+
+// Writes s repaired at *at; returns its size.
+[[gnu::noinline]] size_t put_repaired(char* at, std::string_view s) {
+  const std::string fixed = repair_utf8(s);  // rare: a workload's odd comm or argv
+  std::memcpy(at, fixed.data(), fixed.size());
+  return fixed.size();
+}
+
 // Copies the n bytes at from to to. The texts of most events are a few bytes long (names,
 // comms): for those two overlapping loads and stores of a word beat a call to memcpy, which
 // with strlen was about a tenth of the agent's time per event (perf, bench/throughput).
-inline void copy_text(char* to, const char* from, size_t n) {
+[[gnu::always_inline]] inline void copy_text(char* to, const char* from, size_t n) {
   const auto words = [&](auto word) {
     constexpr size_t w = sizeof word;
     std::memcpy(&word, from, w);
@@ -54,15 +67,14 @@ inline void copy_text(char* to, const char* from, size_t n) {
 }
 
 // Writes s (repaired if it must be) at *at, NUL-terminated when asked; returns it.
-inline ct_text put(char*& at, std::string_view s, bool nul, bool may_need_repair) {
+[[gnu::always_inline]] inline ct_text put(char*& at, std::string_view s, bool nul,
+                                          bool may_need_repair) {
   char* const start = at;
   if (!may_need_repair || is_valid_utf8(s)) {
     copy_text(at, s.data(), s.size());
     at += s.size();
   } else {
-    const std::string fixed = repair_utf8(s);  // rare: a workload's odd comm or argv
-    std::memcpy(at, fixed.data(), fixed.size());
-    at += fixed.size();
+    at += put_repaired(at, s);
   }
   const auto len = static_cast<uint32_t>(at - start);
   if (nul) *at++ = '\0';
