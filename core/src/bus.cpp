@@ -37,14 +37,15 @@ Bus::SinkId Bus::add_sink(SinkEndpoint& endpoint, std::vector<std::string> match
   return sinks_.size() - 1;
 }
 
-void Bus::route(const ct_event& e) {
+void Bus::route(const ct_event& e, const TextLengths* known) {
   // Built (and its texts repaired) once, straight into the first matching sink's queue, then
   // copied whole from there into the others'.
   const RecordHeader* record = nullptr;
   bool any = false;
   for (auto& s : sinks_) {
     if (!s->in_service || !s->matcher.matches(e.probe_source)) continue;
-    const RecordHeader* queued = record ? s->queue.push(*record) : s->queue.push(e, builder_);
+    const RecordHeader* queued =
+        record ? s->queue.push(*record) : s->queue.push(e, builder_, known);
     if (!record) record = queued;
     s->fed_since_heartbeat = true;
     any = true;

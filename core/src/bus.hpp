@@ -57,7 +57,8 @@ class Bus {
                   size_t queue_bytes = SinkQueue::kDefaultBytes);
 
   // Copies e (comm repaired to UTF-8) into the queue of every sink in service that matches.
-  void route(const ct_event& e);
+  // known: the lengths of its probe_source and guest_comm, when the caller measured them.
+  void route(const ct_event& e, const TextLengths* known = nullptr);
   // The sink can take events again (after it took fewer than offered).
   void wake(SinkId sink);
   // Offers queued events to every sink that is ready, until nothing more moves.

@@ -231,10 +231,12 @@ std::string check_event(const ct_event& e) {
   return check_event_after_source(e);
 }
 
-std::string check_event_after_source(const ct_event& e) {
+std::string check_event_after_source(const ct_event& e, size_t* comm_len) {
   if (e.struct_size < CT_EVENT_SIZE_2_0) return check_event(e);
   // strnlen: a comm is checked without reading more of it than the limit and one byte.
-  if (e.guest_comm != nullptr && strnlen(e.guest_comm, CT_COMM_MAX_BYTES + 1) > CT_COMM_MAX_BYTES) {
+  const size_t comm = e.guest_comm ? strnlen(e.guest_comm, CT_COMM_MAX_BYTES + 1) : 0;
+  if (comm_len != nullptr) *comm_len = comm;
+  if (comm > CT_COMM_MAX_BYTES) {
     return "guest_comm of " + std::to_string(std::string_view(e.guest_comm).size()) +
            " bytes (the kernel's comm is at most " + std::to_string(CT_COMM_MAX_BYTES) + ")";
   }

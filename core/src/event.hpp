@@ -57,7 +57,9 @@ struct OwnedEvent {
 std::string check_event(const ct_event& e);
 // The same without the probe_source checks, for an event whose probe_source is known to pass
 // them (the one its probe emitted last: host_emit checks a name once, not once per event).
-std::string check_event_after_source(const ct_event& e);
+// When it passes and comm_len is given, *comm_len is guest_comm's strlen (0 for NULL), measured
+// on the way, so that the record need not measure it again.
+std::string check_event_after_source(const ct_event& e, size_t* comm_len = nullptr);
 
 // Copies a checked event, repairing comm and every text to valid UTF-8.
 OwnedEvent own_event(const ct_event& e);

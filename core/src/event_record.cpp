@@ -99,12 +99,17 @@ const RecordHeader& RecordBuilder::build(const ct_event& e) {
   return write(e, buf_.data());
 }
 
-size_t RecordBuilder::measure(const ct_event& e) {
+size_t RecordBuilder::measure(const ct_event& e, const TextLengths* known) {
   const uint32_t n_in = e.extras ? e.n_extras : 0;
   uint32_t n_extras = 0, n_texts = 0;
   bool repair = false;
-  source_len_ = e.probe_source ? std::strlen(e.probe_source) : 0;
-  comm_len_ = e.guest_comm ? std::strlen(e.guest_comm) : 0;
+  if (known != nullptr) {
+    source_len_ = known->source;
+    comm_len_ = known->comm;
+  } else {
+    source_len_ = e.probe_source ? std::strlen(e.probe_source) : 0;
+    comm_len_ = e.guest_comm ? std::strlen(e.guest_comm) : 0;
+  }
   size_t strings = source_len_ + 1 + text_bytes({e.guest_comm, comm_len_}, &repair) + 1;
   for (uint32_t i = 0; i < n_in; ++i) {
     const ct_extra& x = e.extras[i];

@@ -27,13 +27,19 @@ struct RecordHeader {
 // of the event, not two). comm and every text are validated once, while measuring, and
 // repaired to valid UTF-8 while writing if they need it; the event must have passed check_event
 // (its limits bound the record: at most 32 extras, 16 KiB of text before repair).
+// The strlen of an event's probe_source and guest_comm (0 for NULL), where the caller has them
+// already (host_emit, from its checks), so that building the record measures neither again.
+struct TextLengths {
+  size_t source = 0, comm = 0;
+};
+
 class RecordBuilder {
  public:
   // The record of e, valid until the next build.
   const RecordHeader& build(const ct_event& e);
   // The exact size of e's record (a multiple of 8); then write(e, dst) writes it at dst
   // (8-byte aligned, that many bytes), e unchanged in between.
-  size_t measure(const ct_event& e);
+  size_t measure(const ct_event& e, const TextLengths* known = nullptr);
   const RecordHeader& write(const ct_event& e, void* dst) const;
 
  private:

@@ -39,8 +39,10 @@ void host_emit(void* ctx, const ct_event* event) {
   // strcmp: one pass, where comparing with a std::string measures the name first.
   const bool known_source = event->probe_source != nullptr && !i.last_source.empty() &&
                             std::strcmp(i.last_source.c_str(), event->probe_source) == 0;
+  // The lengths of its texts, measured by the checks of a known name, are the record's.
+  TextLengths lengths;
   std::string why = i.kind == CT_KIND_SINK ? std::string("a sink may not emit events")
-                    : known_source         ? check_event_after_source(*event)
+                    : known_source         ? check_event_after_source(*event, &lengths.comm)
                                            : check_event(*event);
   // A probe emits only the names it declared: the rest (the core's agent.* and telemetry.*
   // included) belong to someone else, and a reader must be able to trust probe_source.
@@ -57,7 +59,12 @@ void host_emit(void* ctx, const ct_event* event) {
     i.fail("emit", why);
     return;
   }
-  i.bus.route(*event);
+  if (known_source) {
+    lengths.source = i.last_source.size();
+    i.bus.route(*event, &lengths);
+  } else {
+    i.bus.route(*event);
+  }
 }
 
 int host_watch_fd(void* ctx, int fd, uint32_t events) {

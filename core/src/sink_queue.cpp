@@ -54,9 +54,10 @@ const RecordHeader* SinkQueue::push(const ct_event& e) {
   return push(e, builder_);
 }
 
-const RecordHeader* SinkQueue::push(const ct_event& e, RecordBuilder& builder) {
+const RecordHeader* SinkQueue::push(const ct_event& e, RecordBuilder& builder,
+                                    const TextLengths* known) {
   // Measured, then written straight into the ring: the event is copied once.
-  char* const dst = make_room(builder.measure(e));
+  char* const dst = make_room(builder.measure(e, known));
   return dst ? &builder.write(e, dst) : nullptr;
 }
 

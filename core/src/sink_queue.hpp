@@ -52,8 +52,10 @@ class SinkQueue {
   // Returns the record as queued (valid until it is popped or dropped), or nullptr when the
   // event itself was dropped (capacity 0, or larger than the ring).
   const RecordHeader* push(const ct_event& e);
-  // The same, built by the caller's builder (the bus's: one for every queue).
-  const RecordHeader* push(const ct_event& e, RecordBuilder& builder);
+  // The same, built by the caller's builder (the bus's: one for every queue), with the lengths
+  // of its texts if the caller has them.
+  const RecordHeader* push(const ct_event& e, RecordBuilder& builder,
+                           const TextLengths* known = nullptr);
   // A record built once for several queues (the bus routing one event to many sinks).
   const RecordHeader* push(const RecordHeader& record);
   void push(const OwnedEvent& e);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 namespace ct = cellos::telemetry;
 
 namespace {
@@ -60,3 +62,43 @@ TEST(SinkQueue, KeepsAnExactAccount) {
 }
 
 }  // namespace
+
+// host_emit hands the bus the lengths its checks measured; the record must be the one the
+// queue measures by itself, byte for byte (pointers aside), repaired comm included.
+TEST(SinkQueue, RecordBuiltWithGivenLengthsIsTheRecordMeasuredByItself) {
+  for (const char* comm : {"", "sh", "worker", "kworker/0:1H-ev", "bad\xff\xfe"}) {
+    const ct_event e{sizeof(ct_event), "process.spawned", 7, comm, 99, nullptr, 0};
+    ct::SinkQueue measured(4), given(4);
+    ct::RecordBuilder builder;
+    const ct::TextLengths lengths{std::strlen(e.probe_source), std::strlen(comm)};
+    const ct::RecordHeader* a = measured.push(e);
+    const ct::RecordHeader* b = given.push(e, builder, &lengths);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    ASSERT_EQ(a->size, b->size) << comm;
+    EXPECT_STREQ(a->event.guest_comm, b->event.guest_comm);
+    EXPECT_STREQ(b->event.probe_source, "process.spawned");
+    // The strings and the padding after the header (the pointers in it differ).
+    EXPECT_EQ(std::memcmp(a + 1, b + 1, a->size - sizeof(ct::RecordHeader)), 0) << comm;
+  }
+}
+
+// pop(n) pops a batch in one walk: across the ring's end, it must leave the queue as n pops
+// of one would, and the ring must take records where they fit afterwards.
+TEST(SinkQueue, PoppingBatchesAcrossTheRingsEndKeepsTheRestInOrder) {
+  ct::SinkQueue q(1000, 4096);  // one page: a few dozen records
+  uint32_t next = 1, front = 1;
+  for (int round = 0; round < 50; ++round) {
+    while (q.bytes() + 256 < q.capacity_bytes()) q.push(ev(next++));
+    const size_t n = q.size() / 2 + round % 3;
+    q.pop(n);
+    front += static_cast<uint32_t>(n);
+    ASSERT_EQ(q.size(), next - front) << round;
+    ASSERT_EQ(q.at(0).guest_pid, front) << round;
+    ASSERT_EQ(q.at(q.size() - 1).guest_pid, next - 1) << round;
+  }
+  EXPECT_EQ(q.total_drops(), 0u);
+  q.pop(q.size());
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
+}

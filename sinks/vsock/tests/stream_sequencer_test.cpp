@@ -65,4 +65,29 @@ TEST(StreamSequencer, ReleasingAcrossRunsAndMoreThanHeldIsExact) {
   expect_hello(s, 3, 2);
 }
 
+// The sequencer keeps its newest run by pointer: once every run was released (the pointer's
+// run gone) or a new stream's hello began one, the next event must start or join the right run.
+TEST(StreamSequencer, EventsAfterEverythingWasReleasedOrAHelloBeginARunOfTheirOwn) {
+  wire::StreamSequencer s(7);
+  for (int round = 0; round < 3; ++round) {
+    s.committed_event();
+    s.committed_event();
+    s.released(2);
+    EXPECT_EQ(s.frames_held(), 0u);
+  }
+  s.committed_event();  // seq 7
+  expect_hello(s, 7, 7);
+  s.committed_hello(9);
+  s.committed_event();  // stream 9, seq 1, in the hello's run
+  EXPECT_EQ(s.frames_held(), 3u);
+  s.released(1);
+  EXPECT_FALSE(s.connection_hello().has_value());  // the new stream's hello is first now
+  s.released(1);                                   // the hello: its run keeps the event
+  expect_hello(s, 9, 1);
+  s.released(1);
+  s.committed_event();
+  expect_hello(s, 9, 2);
+  EXPECT_EQ(s.frames_held(), 1u);
+}
+
 }  // namespace
