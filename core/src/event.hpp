@@ -4,6 +4,7 @@
 #include <cellos/telemetry/clock.hpp>  // monotonic_ns, for the core's users
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,6 +61,17 @@ std::string check_event(const ct_event& e);
 // When it passes and comm_len is given, *comm_len is guest_comm's strlen (0 for NULL), measured
 // on the way, so that the record need not measure it again.
 std::string check_event_after_source(const ct_event& e, size_t* comm_len = nullptr);
+// check_event_after_source for the common event, inline and without a message to build (that
+// call was about 5% of the agent's time per event, bench/throughput): true when e has no extras
+// and passes, its comm's strlen then in *comm_len; false says nothing (ask
+// check_event_after_source).
+inline bool passes_without_extras(const ct_event& e, size_t* comm_len) {
+  if (e.struct_size < CT_EVENT_SIZE_2_0 || e.n_extras != 0) return false;
+  const size_t n = e.guest_comm ? strnlen(e.guest_comm, CT_COMM_MAX_BYTES + 1) : 0;
+  if (n > CT_COMM_MAX_BYTES) return false;
+  *comm_len = n;
+  return true;
+}
 
 // Copies a checked event, repairing comm and every text to valid UTF-8.
 OwnedEvent own_event(const ct_event& e);

@@ -14,8 +14,7 @@ SourceMatcher::SourceMatcher(std::vector<std::string> globs) : globs_(std::move(
   all_ = std::find(globs_.begin(), globs_.end(), "*") != globs_.end();
 }
 
-bool SourceMatcher::matches(const char* source) const {
-  if (all_) return true;
+bool SourceMatcher::matches_a_glob(const char* source) const {
   return std::any_of(globs_.begin(), globs_.end(),
                      [&](const std::string& g) { return fnmatch(g.c_str(), source, 0) == 0; });
 }

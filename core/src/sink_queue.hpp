@@ -18,9 +18,10 @@ class SourceMatcher {
  public:
   explicit SourceMatcher(std::vector<std::string> globs);
   // NUL-terminated, as fnmatch needs it: routing must not copy the name to ask.
-  bool matches(const char* source) const;
+  bool matches(const char* source) const { return all_ || matches_a_glob(source); }
 
  private:
+  bool matches_a_glob(const char* source) const;
   std::vector<std::string> globs_;
   bool all_ = false;
 };

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -295,6 +296,41 @@ TEST(EventBuilder, KeepsCopiesUntilEmitted) {
   EXPECT_EQ(ct::text_view(e.extras[0].value.as.text), "v");
   EXPECT_EQ(ct::text_view(e.extras[1].value.as.list.items[1]), "y");
   EXPECT_EQ(ct::check_event(e), "");
+}
+
+// host_emit takes the inline check for events without extras and the full one for the rest:
+// the two must agree on every event the inline one passes, and it must pass every event without
+// extras the full one passes (else the fast path would be dead, not wrong).
+TEST(CheckEvent, InlineCheckOfEventsWithoutExtrasAgreesWithTheFullOne) {
+  const std::string c15(15, 'c'), c16(16, 'c');
+  const ct_extra one = ct::uint_extra("n", 1);
+  std::vector<ct_event> events;
+  for (const char* comm :
+       {static_cast<const char*>(nullptr), "", "sh", c15.c_str(), c16.c_str(), "bad\xff"}) {
+    events.push_back(ct::make_event("a.b", 1, comm, 2));
+    events.push_back(ct::make_event("a.b", 1, comm, 2, &one, 1));
+    ct_event old = ct::make_event("a.b", 1, comm, 2);
+    old.struct_size = CT_EVENT_SIZE_2_0 - 1;
+    events.push_back(old);
+  }
+  ct_event counted = ct::make_event("a.b", 1, "sh", 2);
+  counted.n_extras = 1;  // and no extras pointer
+  events.push_back(counted);
+  for (const ct_event& e : events) {
+    size_t comm_len = 99;
+    const bool passes = ct::passes_without_extras(e, &comm_len);
+    const std::string why = ct::check_event_after_source(e);
+    if (passes) {
+      EXPECT_EQ(why, "");
+      EXPECT_EQ(comm_len, e.guest_comm ? std::strlen(e.guest_comm) : 0);
+    } else if (e.n_extras == 0 && e.struct_size >= CT_EVENT_SIZE_2_0) {
+      EXPECT_NE(why, "") << (e.guest_comm ? e.guest_comm : "(null)");
+    }
+  }
+  size_t n = 0;
+  EXPECT_TRUE(ct::passes_without_extras(ct::make_event("a.b", 1, c15.c_str(), 2), &n));
+  EXPECT_EQ(n, 15u);
+  EXPECT_FALSE(ct::passes_without_extras(ct::make_event("a.b", 1, c16.c_str(), 2), &n));
 }
 
 }  // namespace
