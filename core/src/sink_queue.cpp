@@ -105,6 +105,7 @@ bool SinkQueue::place(size_t size, size_t* offset) {
 }
 
 void SinkQueue::pop_front() {
+  walk_.valid = false;
   head_ += record_at(head_).size;
   --count_;
   if (wrapped_ && head_ == end_) {
@@ -148,28 +149,49 @@ const ct_event& SinkQueue::at(size_t i) const {
 size_t SinkQueue::front(std::span<const ct_event*> out) const {
   const size_t n = std::min(out.size(), count_);
   size_t offset = head_;
+  bool passed_end = false;
   for (size_t i = 0; i < n; ++i) {
     const RecordHeader& r = record_at(offset);
     out[i] = &r.event;
     offset += r.size;
-    if (wrapped_ && offset == end_) offset = 0;
+    if (wrapped_ && offset == end_) {
+      offset = 0;
+      passed_end = true;
+    }
   }
+  walk_ = Walk{n, offset, passed_end, true};
   return n;
 }
 
 void SinkQueue::pop(size_t n) {
-  // pop_front n times, with its check for an empty queue once at the end (a batch is a
-  // thousand records).
+  // pop_front n times, with its check for an empty queue once at the end; the records front()
+  // just walked (the usual batch, a thousand of them) are not walked again.
   n = std::min(n, count_);
   total_taken_ += n;
-  for (size_t i = 0; i < n; ++i) {
-    head_ += record_at(head_).size;
+  if (walk_.valid && walk_.n == n) {
+    // As pop_front would have left it, passing the end where the walk did (a push since can
+    // only have wrapped the ring after the walk's records, or added some after its end).
+    if (walk_.passed_end) {
+      wrapped_ = false;
+      end_ = tail_;
+    }
+    head_ = walk_.offset;
     if (wrapped_ && head_ == end_) {
       head_ = 0;
       wrapped_ = false;
       end_ = tail_;
     }
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      head_ += record_at(head_).size;
+      if (wrapped_ && head_ == end_) {
+        head_ = 0;
+        wrapped_ = false;
+        end_ = tail_;
+      }
+    }
   }
+  walk_.valid = false;
   count_ -= n;
   reset_if_empty();
 }

@@ -66,7 +66,8 @@ class SinkQueue {
   // The i-th event from the front: walks the queue, for tests and diagnostics.
   const ct_event& at(size_t i) const;
   // Fills out with the first events (at most out.size()); returns how many. Each stays valid
-  // until it is popped or dropped.
+  // until it is popped or dropped. A pop of as many right after (pushes without drops between
+  // allowed) does not walk them again.
   size_t front(std::span<const ct_event*> out) const;
   void pop(size_t n);
   // Everything queued is lost (the sink was disabled): counted as dropped, not reported.
@@ -110,6 +111,14 @@ class SinkQueue {
   uint64_t total_drops_ = 0;
   uint64_t total_pushed_ = 0;
   uint64_t total_taken_ = 0;
+  // Where front()'s walk ended: the offset after its records (0 if it passed the ring's end,
+  // then passed = true), and how many; until a pop or a drop (a push that drops nothing moves
+  // no record it walked).
+  struct Walk {
+    size_t n = 0, offset = 0;
+    bool passed_end = false, valid = false;
+  };
+  mutable Walk walk_;
 };
 
 }  // namespace cellos::telemetry

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 namespace ct = cellos::telemetry;
 
@@ -101,4 +102,35 @@ TEST(SinkQueue, PoppingBatchesAcrossTheRingsEndKeepsTheRestInOrder) {
   q.pop(q.size());
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
+}
+
+// The same as the bus pops: front() first, perhaps pushes meanwhile (a sink's consume may not
+// route, but the next route comes before the next front), then a pop of what front() gave or
+// fewer. Whatever the walk passed (the ring's end, a wrap made by a push after it), the queue
+// must be what popping one by one leaves.
+TEST(SinkQueue, PoppingWhatFrontWalkedLeavesWhatPoppingOneByOneDoes) {
+  ct::SinkQueue q(1000, 4096), reference(1000, 4096);
+  std::vector<const ct_event*> batch(1000);
+  uint32_t next = 1;
+  for (int round = 0; round < 200; ++round) {
+    const size_t fill = 1 + static_cast<size_t>(round * 7 % 23);
+    for (size_t i = 0; i < fill && q.bytes() + 256 < q.capacity_bytes(); ++i) {
+      q.push(ev(next));
+      reference.push(ev(next++));
+    }
+    const size_t walked = q.front(std::span(batch).first(static_cast<size_t>(round % 5) * 9));
+    for (size_t i = 0; i < static_cast<size_t>(round % 3) && q.bytes() + 256 < q.capacity_bytes();
+         ++i) {
+      q.push(ev(next));
+      reference.push(ev(next++));
+    }
+    const size_t n = round % 4 == 0 && walked > 0 ? walked - 1 : walked;
+    q.pop(n);
+    for (size_t i = 0; i < n; ++i) reference.pop(1);
+    ASSERT_EQ(q.size(), reference.size()) << round;
+    ASSERT_EQ(q.bytes(), reference.bytes()) << round;
+    for (size_t i = 0; i < q.size(); ++i) ASSERT_EQ(q.at(i).guest_pid, reference.at(i).guest_pid);
+  }
+  EXPECT_EQ(q.total_drops(), 0u);
+  EXPECT_GT(next, 400u);  // the ring went round many times
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace ct = cellos::telemetry;
 
 namespace {
@@ -42,6 +44,23 @@ TEST(Utf8, RepairedOutputIsAlwaysValid) {
   std::string all;
   for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
   EXPECT_TRUE(ct::is_valid_utf8(ct::repair_utf8(all)));
+}
+
+// is_ascii reads a short text as overlapping words: every length, a high byte at every place.
+TEST(Utf8, AsciiCheckSeesAHighByteAtAnyPlaceOfAnyLength) {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string s(n, 'a');
+    EXPECT_TRUE(ct::is_ascii(s)) << n;
+    for (size_t at = 0; at < n; ++at) {
+      std::string t = s;
+      t[at] = '\x80';
+      EXPECT_FALSE(ct::is_ascii(t)) << n << " " << at;
+      EXPECT_FALSE(ct::is_valid_utf8(t)) << n << " " << at;
+      t[at] = '\xff';
+      EXPECT_FALSE(ct::is_ascii(t)) << n << " " << at;
+    }
+  }
+  EXPECT_TRUE(ct::is_valid_utf8("caf\xc3\xa9 and more"));  // not ASCII, valid
 }
 
 }  // namespace
