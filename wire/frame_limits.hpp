@@ -1,5 +1,5 @@
 // The frame's size limits, which the encoder and the decoder share because the host enforces
-// them (design section 2): a 4-byte big-endian length, then a CBOR body of at most 4096 bytes.
+// them (design section 2): a 4-byte little-endian length, then a CBOR body of at most 4096 bytes.
 #pragma once
 
 #include <cstddef>
