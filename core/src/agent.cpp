@@ -95,7 +95,7 @@ void Agent::load() {
 }
 
 std::string Agent::describe() const {
-  return check_config_report(config_, plugin_dirs_, probes_, sinks_);
+  return check_config_report(config_, stream_.info()->config_digest, plugin_dirs_, probes_, sinks_);
 }
 
 void Agent::create() {

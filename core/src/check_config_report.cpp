@@ -4,7 +4,7 @@
 
 namespace cellos::telemetry {
 
-std::string check_config_report(const AgentConfig& config,
+std::string check_config_report(const AgentConfig& config, const std::string& config_digest,
                                 const std::vector<std::string>& plugin_dirs,
                                 const std::vector<std::unique_ptr<Instance>>& probes,
                                 const std::vector<std::unique_ptr<Instance>>& sinks) {
@@ -58,6 +58,7 @@ std::string check_config_report(const AgentConfig& config,
       out += ic.display_name() + " (" + ic.where.str() + "): disabled\n";
     }
   }
+  out += "config_digest: " + config_digest + " (agent.hello announces it)\n";
   out += "OK: " + std::to_string(probes.size()) + " probe(s), " + std::to_string(sinks.size()) +
          " sink(s)" +
          (turned_off ? ", " + std::to_string(turned_off) + " disabled instance(s)" : "") + "\n";

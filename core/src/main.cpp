@@ -63,7 +63,7 @@ const char* const kUsage =
     "                       <directory of this executable>/" CELLOS_TELEMETRY_PLUGIN_DIR_FROM_BINDIR
     "\n"
     "  --check-config       parse the config, load and validate every plugin, print what\n"
-    "                       would run, and exit\n"
+    "                       would run and the config_digest agent.hello will carry, and exit\n"
     "  --fork               run in the background; return only once probes are running and\n"
     "                       sinks have tried to connect (exit 0), or with the error's code\n"
     "  --ready-timeout-ms N with --fork: give up (exit 70) after N ms (default 2000)\n"

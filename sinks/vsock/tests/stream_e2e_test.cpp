@@ -219,6 +219,13 @@ TEST(VsockStream, EveryConnectionStartsWithHelloAndResentFramesKeepTheirSeq) {
   EXPECT_EQ(text(hello, "boot_id"), boot_id());
   EXPECT_FALSE(text(hello, "agent_version").empty());
   EXPECT_EQ(text(hello, "config_digest").size(), 64u);
+  // --check-config prints the digest this configuration announces, before any rollout.
+  const auto checked = t::run_agent({"--check-config", "--config", cfg, "--plugin-dir",
+                                     t::plugin_dir(), "--plugin-dir", t::fixture_dir()});
+  EXPECT_NE(checked.out.find("config_digest: " + text(hello, "config_digest") + " "),
+            std::string::npos)
+      << checked.exit_code << "\n"
+      << checked.out << checked.err;
   EXPECT_EQ(u(hello, "first_seq"), 1u);
   EXPECT_EQ(hello.content_version, 0x0101u);
 
