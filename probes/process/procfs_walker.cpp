@@ -130,7 +130,10 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
     }
     // A zombie has exited already, its exit event sent before it was listed here: reported now
     // as new, nothing would ever report it gone once its parent reaps it.
-    if (exit_events_ && st->state == 'Z') continue;
+    if (exit_events_ && st->state == 'Z') {
+      if (known) table_.erase(l.pid);  // the holder before it, reported gone just above
+      continue;
+    }
     ProcessEntry fresh;
     fresh.comm = std::move(st->comm);
     fresh.name_ns = read_from;

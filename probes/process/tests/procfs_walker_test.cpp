@@ -208,6 +208,17 @@ TEST_F(ProcessWalker, AnUnknownZombieIsNotReportedAKnownOneIsKept) {
   proc.remove(300);
   sweep();
   EXPECT_EQ(out.take(), (V{{Change::kExited, 200, "known"}}));
+  // A pid the table knows, now held by another process that is a zombie already: the one known
+  // is gone (once), the zombie is not reported.
+  proc.add(400, "older", 40);
+  sweep();
+  out.take();
+  proc.recreate(400, "defunct", 41);
+  make_zombie(400);
+  sweep();
+  sweep();
+  EXPECT_EQ(out.take(), (V{{Change::kExited, 400, "older"}}));
+  EXPECT_EQ(table.find(400), nullptr);
 }
 
 // Polling alone has no exit events: a short-lived process caught as a zombie is reported, and
