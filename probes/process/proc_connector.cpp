@@ -3,6 +3,7 @@
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cellos/telemetry/clock.hpp>
@@ -177,6 +178,22 @@ bool ProcConnector::send_op(uint32_t op) {
     n = sendto(fd_.get(), req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
   } while (n < 0 && errno == EINTR);
   return n == static_cast<ssize_t>(sizeof req);
+}
+
+void ProcConnector::ask_every_cpu() {
+  constexpr uint32_t kUnknownOp = 0;  // neither PROC_CN_MCAST_LISTEN nor _IGNORE: acked EINVAL
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+    send_op(kUnknownOp);  // handled in the sender's context: the ack leaves from this CPU
+  }
+  sched_setaffinity(0, sizeof allowed, &allowed);
 }
 
 void ProcConnector::subscribe() {

@@ -65,6 +65,13 @@ class ProcConnector {
   bool loss_seen() const { return loss_seen_; }
   void clear_loss_seen() { loss_seen_ = false; }
 
+  // Has every CPU this thread may run on send a message now, so that the messages lost after
+  // each CPU's last one are counted at the next drain rather than whenever that CPU next sends
+  // something (on a quiet guest, much later). An operation the kernel does not know, sent from
+  // each CPU in turn (the thread is moved there and back), which the kernel acknowledges from
+  // that CPU with its next number. Not for CPUs outside the thread's affinity.
+  void ask_every_cpu();
+
   // The gap counter: lost() is every message found missing since subscribing.
   const SeqGaps& gaps() const { return gaps_; }
 

@@ -263,6 +263,9 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     resyncing_ = true;
     sweep(true);
     resyncing_ = false;
+    // Losses after a CPU's last message are counted when its next one comes: asked for now, so
+    // that the process.lost events of this loss add up to the kernel's count at the next drain.
+    connector_->ask_every_cpu();
   }
 
   // Before each batch of kernel events is handled. A loss seen in reading it (or earlier,
