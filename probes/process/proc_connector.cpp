@@ -180,20 +180,27 @@ bool ProcConnector::send_op(uint32_t op) {
   return n == static_cast<ssize_t>(sizeof req);
 }
 
-void ProcConnector::ask_every_cpu() {
+size_t ProcConnector::ask_every_cpu() {
   constexpr uint32_t kUnknownOp = 0;  // neither PROC_CN_MCAST_LISTEN nor _IGNORE: acked EINVAL
+  // What one message takes of the receive buffer (its skb's truesize, about 768 bytes on x86-64),
+  // rounded up.
+  constexpr size_t kBytesPerMessage = 1024;
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 0;
+  if (receive_buffer_ < 4 * kBytesPerMessage * static_cast<size_t>(CPU_COUNT(&allowed))) return 0;
+  size_t asked = 0;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (!CPU_ISSET(cpu, &allowed)) continue;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
     if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
-    send_op(kUnknownOp);  // handled in the sender's context: the ack leaves from this CPU
+    // Handled in the sender's context: the acknowledgement leaves from this CPU.
+    if (send_op(kUnknownOp)) ++asked;
   }
   sched_setaffinity(0, sizeof allowed, &allowed);
+  return asked;
 }
 
 void ProcConnector::subscribe() {
