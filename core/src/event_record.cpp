@@ -188,6 +188,26 @@ const RecordHeader& RecordBuilder::write(const ct_event& e, void* dst) const {
   return *h;
 }
 
+const RecordHeader& write_plain_record(const ct_event& e, const TextLengths& known, size_t size,
+                                       void* dst) {
+  auto* const base = static_cast<char*>(dst);
+  auto* const h = new (base) RecordHeader{};
+  char* at = base + sizeof(RecordHeader);
+  std::memset(base + size - 8, 0, 8);  // the padding, as write does
+  h->event.struct_size = sizeof(ct_event);
+  h->event.probe_source = at;
+  copy_text(at, e.probe_source ? e.probe_source : "", known.source);
+  at += known.source;
+  *at++ = '\0';
+  h->event.guest_pid = e.guest_pid;
+  h->event.guest_comm = at;
+  copy_text(at, e.guest_comm ? e.guest_comm : "", known.comm);
+  at[known.comm] = '\0';
+  h->event.guest_monotonic_ns = e.guest_monotonic_ns;
+  h->size = static_cast<uint32_t>(size);
+  return *h;
+}
+
 const RecordHeader& copy_record(const RecordHeader& r, void* dst) {
   std::memcpy(dst, &r, r.size);
   auto* const h = static_cast<RecordHeader*>(dst);

@@ -51,6 +51,19 @@ class RecordBuilder {
   size_t size_ = 0, source_len_ = 0, comm_len_ = 0;
 };
 
+// The record of an event without extras whose texts' lengths are known and whose comm is ASCII
+// (nearly every event): its size, then write_plain_record writes it, the same bytes as
+// RecordBuilder's measure and write, without their walk over extras and repair: those two
+// calls were 160 of the 700 instructions the agent spends on an event (callgrind,
+// bench/throughput).
+inline size_t plain_record_size(const TextLengths& known) {
+  return (sizeof(RecordHeader) + known.source + 1 + known.comm + 1 + 7) & ~size_t{7};
+}
+// e has no extras (extras NULL or n_extras 0) and an ASCII comm of known.comm bytes; dst holds
+// `size` (plain_record_size) bytes, 8-byte aligned.
+const RecordHeader& write_plain_record(const ct_event& e, const TextLengths& known, size_t size,
+                                       void* dst);
+
 // Copies a record of r.size bytes to dst (8-byte aligned) and points its pointers there.
 const RecordHeader& copy_record(const RecordHeader& r, void* dst);
 

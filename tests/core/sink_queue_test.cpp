@@ -81,6 +81,16 @@ TEST(SinkQueue, RecordBuiltWithGivenLengthsIsTheRecordMeasuredByItself) {
     EXPECT_STREQ(b->event.probe_source, "process.spawned");
     // The strings and the padding after the header (the pointers in it differ).
     EXPECT_EQ(std::memcmp(a + 1, b + 1, a->size - sizeof(ct::RecordHeader)), 0) << comm;
+    // And the header's other fields: an ASCII comm with given lengths takes the plain record's
+    // path (write_plain_record), which must build what measure and write build.
+    EXPECT_EQ(a->n_texts, b->n_texts);
+    EXPECT_EQ(a->event.struct_size, b->event.struct_size);
+    EXPECT_EQ(a->event.guest_pid, b->event.guest_pid);
+    EXPECT_EQ(a->event.guest_monotonic_ns, b->event.guest_monotonic_ns);
+    EXPECT_EQ(a->event.extras, b->event.extras);
+    EXPECT_EQ(a->event.n_extras, b->event.n_extras);
+    EXPECT_EQ(b->event.probe_source, reinterpret_cast<const char*>(b + 1));
+    EXPECT_EQ(b->event.guest_comm, b->event.probe_source + std::strlen(b->event.probe_source) + 1);
   }
 }
 
