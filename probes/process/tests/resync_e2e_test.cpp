@@ -31,6 +31,15 @@ std::string events_of(const std::vector<t::Captured>& events, pid_t pid) {
   return out;
 }
 
+// The sum of lost_count over the process.lost events the agent reported so far.
+uint64_t lost_count_sum(const pt::Agent& agent) {
+  uint64_t sum = 0;
+  for (const auto& e : agent.events()) {
+    if (e.probe_source == "process.lost") sum += e.extras.at("lost_count");
+  }
+  return sum;
+}
+
 }  // namespace
 
 TEST(ProcessResyncE2E, ExitsDuringALossAreRecoveredFromProc) {
@@ -148,22 +157,15 @@ TEST(ProcessResyncE2E, LostCountIsExactAndTheResyncLeavesWhatIsReportedAliveEqua
   ASSERT_TRUE(agent.await("process.spawned", survivor, "ct-survivor")) << agent.err();
   // Messages lost after the last one the agent got from a CPU are counted when the next one
   // from that CPU arrives: a ping per CPU (again, should one be lost too).
-  const auto lost_reported = [&] {
-    uint64_t sum = 0;
-    for (const auto& e : agent.events()) {
-      if (e.probe_source == "process.lost") sum += e.extras.at("lost_count");
-    }
-    return sum;
-  };
   uint64_t drops = 0;
   EXPECT_TRUE(t::eventually(
       [&] {
         pt::ping_each_cpu();
         drops = pt::connector_drops(agent.pid()).value_or(0);
-        return drops > 0 && lost_reported() == drops;
+        return drops > 0 && lost_count_sum(agent) == drops;
       },
       std::chrono::seconds(30)))
-      << "lost_count sum " << lost_reported() << ", kernel drops " << drops << "\n"
+      << "lost_count sum " << lost_count_sum(agent) << ", kernel drops " << drops << "\n"
       << agent.err();
   EXPECT_GT(drops, 1000u);
 
@@ -263,21 +265,14 @@ TEST(ProcessResyncE2E, LostCountIsCompleteWithoutLaterTrafficFromTheCpuThatLost)
   PinnedTo quiet(0);
   ASSERT_TRUE(quiet.ok());
   pt::thaw(agent);
-  const auto lost_reported = [&] {
-    uint64_t sum = 0;
-    for (const auto& e : agent.events()) {
-      if (e.probe_source == "process.lost") sum += e.extras.at("lost_count");
-    }
-    return sum;
-  };
   uint64_t drops = 0;
   EXPECT_TRUE(t::eventually(
       [&] {
         drops = pt::connector_drops(agent.pid()).value_or(0);
-        return drops > 0 && lost_reported() == drops;
+        return drops > 0 && lost_count_sum(agent) == drops;
       },
       std::chrono::seconds(20)))
-      << "lost_count sum " << lost_reported() << ", kernel drops " << drops << "\n"
+      << "lost_count sum " << lost_count_sum(agent) << ", kernel drops " << drops << "\n"
       << agent.err();
   EXPECT_GT(drops, 1000u);
   EXPECT_EQ(agent.stop(), 0);
