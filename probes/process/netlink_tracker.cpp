@@ -209,29 +209,24 @@ bool NetlinkTracker::read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorde
   if (out.context.has_name && entry != Entry::kUnproven) {
     // The name came with the ids (status), and the start time is the table's (kCurrent) or
     // learnt when the exec's turn comes (kEarly): one read of stat fewer per exec (issue 13).
-    out.has_context = true;
-    out.raced = !whole;
     out.comm = out.context.name;
     if (entry == Entry::kCurrent) {
       out.start_time = recorded;
     } else {
       out.start_unread = true;
     }
-    return true;
-  }
-  auto st = read_stat_at(dir_fd);
-  if (st && recorded != 0 && recorded != kStartNotSeen && st->start_time != recorded) {
-    out.context.clear();  // not the process the table knows by this pid: the usual path decides
-    return false;
-  }
-  out.has_context = true;
-  out.raced = !whole;
-  if (st) {
+  } else if (auto st = read_stat_at(dir_fd)) {
+    if (recorded != 0 && recorded != kStartNotSeen && st->start_time != recorded) {
+      out.context.clear();  // not the process the table knows by this pid: the usual path decides
+      return false;
+    }
     out.comm = std::move(st->comm);
     out.start_time = st->start_time;
   } else {
     out.comm = name_at_exit(tgid);  // gone since the context was read: its record names it
   }
+  out.has_context = true;
+  out.raced = !whole;
   return true;
 }
 

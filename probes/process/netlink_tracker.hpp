@@ -3,10 +3,11 @@
 //
 // Whatever it reads from /proc on behalf of an event must be about the event's process: by
 // the time a lagging probe handles the event, the process may be gone and its pid taken by
-// another. Each read is of /proc/PID/stat, which gives name and start time in one go, and is
-// used only when the start time (start_time.hpp) or, where that cannot tell, the exit records
-// (exit_names.hpp) prove whose it is. Otherwise the event carries what is known without it:
-// the parent's name for a fork, the name at exit for an exec.
+// another. A name is read from /proc/PID/stat (with the start time) or, for an exec whose
+// context is read, from its status, and used only when the start time (start_time.hpp), the
+// exit records (exit_names.hpp) or a table entry current since the last loss prove whose it
+// is. Otherwise the event carries what is known without it: the parent's name for a fork, the
+// name at exit for an exec.
 #pragma once
 
 #include <algorithm>
