@@ -44,7 +44,7 @@ bool read_link(int dir_fd, const char* name, std::string& out) {
 ExecContextReader::ExecContextReader(size_t argv_max_bytes)
     : argv_max_bytes_(argv_max_bytes), buf_(std::max<size_t>(argv_max_bytes + 1, 1024)) {}
 
-bool ExecContextReader::read(int pid_dir_fd, ExecContext& out) {
+bool ExecContextReader::read(int pid_dir_fd, ExecContext& out, bool with_ids) {
   out.clear();
   const long n = read_up_to(pid_dir_fd, "cmdline", buf_.data(), argv_max_bytes_ + 1);
   if (n > 0) {
@@ -53,20 +53,24 @@ bool ExecContextReader::read(int pid_dir_fd, ExecContext& out) {
   }
   out.has_exe = read_link(pid_dir_fd, "exe", out.exe);
   out.has_cwd = read_link(pid_dir_fd, "cwd", out.cwd);
-  const long s = read_small_file(pid_dir_fd, "status", buf_.data(), buf_.size());
-  if (s > 0) {
-    const std::string_view status(buf_.data(), static_cast<size_t>(s));
-    if (auto ids = parse_status_ids(status)) {
-      out.ids = *ids;
-      out.has_ids = true;
-    }
-    if (auto name = parse_status_name(status)) {
-      out.name = std::move(*name);
-      out.has_name = true;
-    }
-  }
+  if (with_ids) read_ids(pid_dir_fd, out);
   // A live process always has an executable (a kernel thread has none, but never execs).
-  return out.has_exe && out.has_ids;
+  return out.has_exe && (out.has_ids || !with_ids);
+}
+
+bool ExecContextReader::read_ids(int pid_dir_fd, ExecContext& out) {
+  const long s = read_small_file(pid_dir_fd, "status", buf_.data(), buf_.size());
+  if (s <= 0) return false;
+  const std::string_view status(buf_.data(), static_cast<size_t>(s));
+  if (auto ids = parse_status_ids(status)) {
+    out.ids = *ids;
+    out.has_ids = true;
+  }
+  if (auto name = parse_status_name(status)) {
+    out.name = std::move(*name);
+    out.has_name = true;
+  }
+  return out.has_ids;
 }
 
 }  // namespace cellos::telemetry::process

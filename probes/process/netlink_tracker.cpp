@@ -35,9 +35,50 @@ void NetlinkTracker::handle(const ProcEvent& e) {
       // Every task's exit record, thread or process, has done its job once its exit is handled.
       if (exit_names_) exit_names_->exit_handled(e.pid);
       break;
+    case ProcEvent::Kind::kUid:
+    case ProcEvent::Kind::kGid:
+      on_ids(e);
+      break;
     case ProcEvent::Kind::kOther:
       break;
   }
+}
+
+void NetlinkTracker::on_ids(const ProcEvent& e) {
+  ProcessEntry* known = table_.find(e.tgid);
+  if (!known || known->ids_ns == 0) return;
+  if (e.pid != e.tgid) {
+    // A thread's own credentials. glibc and Go change every thread's alike, each with its own
+    // event, so a thread's event that agrees with the leader's ids says nothing new; one that
+    // does not (its turn came first, or it changed alone) leaves the process's ids unknown
+    // until the next status read.
+    const ProcessIds& ids = known->ids;
+    const bool agrees = e.kind == ProcEvent::Kind::kUid
+                            ? ids.uid == e.real_id && ids.euid == e.effective_id
+                            : ids.gid == e.real_id && ids.egid == e.effective_id;
+    if (!agrees) known->ids_ns = 0;
+    return;
+  }
+  if (e.kind == ProcEvent::Kind::kUid) {
+    known->ids.uid = e.real_id;
+    known->ids.euid = e.effective_id;
+  } else {
+    known->ids.gid = e.real_id;
+    known->ids.egid = e.effective_id;
+  }
+}
+
+bool NetlinkTracker::refresh_ids(uint32_t tgid, ProcessEntry& e) {
+  if (e.start_time == 0 || e.start_time == kStartNotSeen) return false;
+  UniqueFd dir = open_pid_dir(proc_fd_, tgid);
+  if (!dir) return false;
+  const uint64_t read_at = monotonic_ns();
+  const auto st = read_stat_at(dir.get());
+  if (!st || st->start_time != e.start_time) return false;  // another holder of the pid
+  if (!context_reader_->read_ids(dir.get(), ids_scratch_)) return false;
+  e.ids = ids_scratch_.ids;
+  e.ids_ns = read_at;
+  return true;
 }
 
 std::optional<ProcessStat> NetlinkTracker::read_stat_of(uint32_t pid, uint64_t recorded,
@@ -82,7 +123,11 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
   // read of /proc/PID/stat.
   std::optional<ProcessStat> st;
   uint64_t name_ns = when;
-  const ProcessEntry* parent = table_.find(parent_tgid);
+  ProcessEntry* parent = table_.find(parent_tgid);
+  // The child runs as its parent did (context = "full"): read once for a parent whose ids are
+  // not current (learnt before a loss, or never), so that this child and its siblings need no
+  // status read at their execs.
+  if (parent && context_reader_ && !ids_current(*parent)) refresh_ids(parent_tgid, *parent);
   if (parent && parent->name_ns > loss_noticed_ns_) {
     if (auto tick = clock_.certain_tick_of(when, kForkStampWindowNs)) {
       st.emplace();
@@ -142,6 +187,10 @@ void NetlinkTracker::on_fork(uint32_t parent_tgid, uint32_t child, uint64_t when
       e.name_ns = parent->name_ns;
     }
   }
+  if (parent) {
+    e.ids = parent->ids;
+    e.ids_ns = parent->ids_ns;
+  }
   // The kernel stamps the fork event as it wakes the new task: its start, to the nanosecond.
   e.start_ns = when;
   ProcessRecord r = record_of(Change::kSpawned, child, e);
@@ -164,6 +213,8 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, Entry entry, ui
   out.comm.reset();
   out.start_time = kStartNotSeen;
   out.start_unread = false;
+  out.name_unread = false;
+  out.dir.reset();
   out.raced = false;
   out.has_context = false;
   if (exit_names_ && exit_names_->exit_held(tgid)) {
@@ -178,7 +229,10 @@ void NetlinkTracker::read_exec(uint32_t tgid, uint64_t recorded, Entry entry, ui
   UniqueFd dir;
   if (context_reader_) {
     dir = open_pid_dir(proc_fd_, tgid);
-    if (dir && read_exec_alive(dir.get(), tgid, recorded, entry, out)) return;
+    if (dir && read_exec_alive(dir.get(), tgid, recorded, entry, out)) {
+      out.dir = std::move(dir);  // the name and ids may still be read, in the exec's turn
+      return;
+    }
   }
   const bool gone = context_reader_ && !dir;
   if (auto st = gone ? std::nullopt : read_stat_of(tgid, recorded, when, dir.get())) {
@@ -202,14 +256,16 @@ bool NetlinkTracker::read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorde
                                      ExecRead& out) {
   // No exit record for the pid, now that the directory is open: the exec's process had not
   // exited when it was opened (its record is queued before it can be reaped, and none is lost),
-  // so the directory is its own. Then the context first, while it lives (a /bin/true has a few
-  // hundred microseconds), and the name and start time after.
+  // so the directory is its own. Then argv, exe and cwd first, while it lives (a /bin/true has
+  // a few hundred microseconds), and the rest after.
   if (!exit_names_ || exit_names_->exit_pending(tgid)) return false;
-  const bool whole = context_reader_->read(dir_fd, out.context);
-  if (out.context.has_name && entry != Entry::kUnproven) {
-    // The name came with the ids (status), and the start time is the table's (kCurrent) or
-    // learnt when the exec's turn comes (kEarly): one read of stat fewer per exec (issue 13).
-    out.comm = out.context.name;
+  const bool whole = context_reader_->read(dir_fd, out.context, false);
+  if (entry != Entry::kUnproven) {
+    // The table vouches for the process: its start time is the table's (kCurrent) or learnt
+    // when the exec's turn comes (kEarly), and so are the name (from the exit record if it has
+    // exited by then) and the ids (from the table, kept by the kernel's events): no stat and
+    // no status read for a process that lives a few milliseconds (issue 13).
+    out.name_unread = true;
     if (entry == Entry::kCurrent) {
       out.start_time = recorded;
     } else {
@@ -228,6 +284,41 @@ bool NetlinkTracker::read_exec_alive(int dir_fd, uint32_t tgid, uint64_t recorde
   out.has_context = true;
   out.raced = !whole;
   return true;
+}
+
+void NetlinkTracker::complete_exec(uint32_t tgid, ProcessEntry* known, Entry entry, ExecRead& got) {
+  UniqueFd dir = std::move(got.dir);  // closed on return
+  if (!got.has_context) return;
+  ExecContext& c = got.context;
+  // The same process as the table's entry: vouched for by the table, or by its start time.
+  const bool same = known && (entry == Entry::kCurrent ||
+                              (known->start_time != 0 && known->start_time != kStartNotSeen &&
+                               got.start_time == known->start_time));
+  if (same && entry == Entry::kCurrent && ids_current(*known)) {
+    // Every change since they were known has been seen, up to this exec (a set-user-ID
+    // executable's change comes before the exec event): the ids it runs the new program as.
+    c.ids = known->ids;
+    c.has_ids = true;
+  } else if (!c.has_ids && dir && context_reader_->read_ids(dir.get(), c) && same) {
+    known->ids = c.ids;
+    known->ids_ns = monotonic_ns();
+  }
+  if (!c.has_ids) got.raced = true;  // gone before its ids could be read
+  if (!got.name_unread) return;
+  got.name_unread = false;
+  // Exited by now (the usual fate of a short-lived process): its exit record names it, held
+  // already or queued (one receive, far cheaper than a /proc read). Otherwise the name read
+  // now, through the directory that is its own.
+  if (exit_names_ && exit_names_->exit_held(tgid)) {
+    got.comm = name_at_exit(tgid);
+  } else if (c.has_name) {
+    got.comm = c.name;  // status was read just above
+  } else if (exit_names_ && exit_names_->exit_pending(tgid)) {
+    got.comm = name_at_exit(tgid);
+  } else if (dir && (got.comm = read_comm_at(dir.get()))) {
+  } else if (exit_names_ && exit_names_->exit_pending(tgid)) {
+    got.comm = name_at_exit(tgid);  // reaped since: its record is queued, read just now
+  }
 }
 
 void NetlinkTracker::prefetch_exec(uint32_t tgid, uint64_t when) {
@@ -267,6 +358,7 @@ void NetlinkTracker::on_exec(uint32_t tgid, uint64_t when) {
     // found the child gone (kStartNotSeen) has nothing to compare.
     read_exec(tgid, known->start_time, Entry::kUnproven, when, *got);
   }
+  complete_exec(tgid, known, entry, *got);
   const uint64_t start_time = got->start_time;
   if (!got->comm) {
     // The exec happened, under a name that cannot be learnt: the name known from before.

@@ -1,6 +1,12 @@
 // Turns the kernel's process events into process.spawned / exec / exited, keeping each
 // process's last known comm in the shared table.
 //
+// With context = "full" it also keeps each process's ids, so that an exec needs no status read:
+// a status read (the initial sweep, or a parent's when it forks) sets them, a fork lends the
+// parent's to the child, and the connector's uid and gid events (every set*id call, and an exec
+// of a set-user/group-ID file, which the kernel sends before the exec event) keep them current.
+// They are used only while no event was lost since they were read (note_loss).
+//
 // Whatever it reads from /proc on behalf of an event must be about the event's process: by
 // the time a lagging probe handles the event, the process may be gone and its pid taken by
 // another. A name is read from /proc/PID/stat (with the start time) or, for an exec whose
@@ -72,6 +78,17 @@ class NetlinkTracker {
   // No loss was noticed since the process started: every event about it has been handled, so
   // the entry is the process that holds its pid (its exit would have removed it).
   bool current(const ProcessEntry& e) const { return e.start_ns > loss_noticed_ns_; }
+  // What an early read left for the exec's turn: the ids (the table's, or status read now) and
+  // the name (the exit record's, or comm read now); closes the read's directory.
+  void complete_exec(uint32_t tgid, ProcessEntry* known, Entry entry, ExecRead& got);
+  // The ids are what the process runs as: every change since they were read has been seen.
+  bool ids_current(const ProcessEntry& e) const {
+    return e.ids_ns != 0 && e.ids_ns > loss_noticed_ns_;
+  }
+  // A uid or gid event: the leader's new ids; a thread's that disagree make them unknown.
+  void on_ids(const ProcEvent& e);
+  // status of the entry's process (proven by its start time): its ids current again.
+  bool refresh_ids(uint32_t tgid, ProcessEntry& e);
   void on_comm(uint32_t tgid, std::string_view comm, uint64_t when);
   void on_exit(uint32_t tgid, uint64_t when, uint32_t wait_status);
   // The exit's taskstats accounting and the lifetime it measured, when a record is at hand.
@@ -94,7 +111,8 @@ class NetlinkTracker {
   ExitNames* exit_names_;
   StartClock clock_;
   ExecContextReader* context_reader_ = nullptr;
-  ExecRead exec_read_;  // reused for every exec not prefetched
+  ExecRead exec_read_;       // reused for every exec not prefetched
+  ExecContext ids_scratch_;  // refresh_ids' status read
   PrefetchedExecs prefetched_;
   uint64_t loss_noticed_ns_ = 0;
   ExitAccounting accounting_;  // likewise for every exit

@@ -14,6 +14,7 @@ ExecRead* PrefetchedExecs::claim(uint32_t pid, uint64_t when) {
     if (!oldest || s.order < oldest->order) oldest = &s;
   }
   Slot* slot = free ? free : oldest;
+  slot->read.dir.reset();  // the one given up keeps no /proc/PID open
   slot->used = true;
   slot->pid = pid;
   slot->when = when;
@@ -32,7 +33,10 @@ ExecRead* PrefetchedExecs::take(uint32_t pid, uint64_t when) {
 }
 
 void PrefetchedExecs::clear() {
-  for (Slot& s : slots_) s.used = false;
+  for (Slot& s : slots_) {
+    s.used = false;
+    s.read.dir.reset();
+  }
 }
 
 size_t PrefetchedExecs::held() const {

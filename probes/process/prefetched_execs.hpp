@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <cellos/telemetry/unique_fd.hpp>
+
 #include "exec_context.hpp"
 #include "process_table.hpp"
 
@@ -21,6 +23,10 @@ struct ExecRead {
   // The name came from status and stat was not read: start_time is unknown, and the exec's
   // process is proven only as the holder of the pid now, not yet as the table's entry.
   bool start_unread = false;
+  // Read ahead of its turn with only argv, exe and cwd (the table's entry will vouch for the
+  // process): its name and ids are settled when its turn comes, through dir.
+  bool name_unread = false;
+  UniqueFd dir;              // the /proc/PID the context was read through, until the exec's turn
   bool raced = false;        // gone before its context (or, minimal, its name in /proc) was read
   bool has_context = false;  // context was read (context = "full")
   ExecContext context;       // never copied: argv views its own storage

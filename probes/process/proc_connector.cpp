@@ -94,6 +94,16 @@ Decoded decode(const char* data, size_t len) {
       e.tgid = static_cast<uint32_t>(ev.event_data.comm.process_tgid);
       std::memcpy(e.comm, ev.event_data.comm.comm, sizeof e.comm);
       break;
+    case proc_event::PROC_EVENT_UID:
+    case proc_event::PROC_EVENT_GID:
+      e.kind =
+          ev.what == proc_event::PROC_EVENT_UID ? ProcEvent::Kind::kUid : ProcEvent::Kind::kGid;
+      e.pid = static_cast<uint32_t>(ev.event_data.id.process_pid);
+      e.tgid = static_cast<uint32_t>(ev.event_data.id.process_tgid);
+      // A union: ruid/rgid and euid/egid share their places.
+      e.real_id = ev.event_data.id.r.ruid;
+      e.effective_id = ev.event_data.id.e.euid;
+      break;
     case proc_event::PROC_EVENT_EXIT:
       e.kind = ProcEvent::Kind::kExit;
       e.pid = static_cast<uint32_t>(ev.event_data.exit.process_pid);

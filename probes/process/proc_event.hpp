@@ -8,7 +8,7 @@
 namespace cellos::telemetry::process {
 
 struct ProcEvent {
-  enum class Kind { kFork, kExec, kComm, kExit, kOther };
+  enum class Kind { kFork, kExec, kComm, kExit, kUid, kGid, kOther };
   Kind kind = Kind::kOther;
   uint32_t pid = 0;           // fork: the child's; others: the task's
   uint32_t tgid = 0;          // fork: the child's thread group; a new process has pid == tgid
@@ -18,8 +18,12 @@ struct ProcEvent {
   // exit only: the task's exit_code, a wait status (exit(3) is 0x300, SIGKILL 9, a core dump
   // sets 0x80). The event's exit_signal is not the killing signal but the one the parent gets.
   uint32_t exit_code = 0;
+  // uid and gid events (a set*id call, or an exec of a set-user/group-ID file, changed the
+  // task's credentials): the real and effective id after the change.
+  uint32_t real_id = 0;
+  uint32_t effective_id = 0;
   // Where the kernel numbered it (seq_gaps.hpp): kOther stands for every message the probe has
-  // no use for (acknowledgements, uid, sid...), handed out too so a reader can account for them.
+  // no use for (acknowledgements, sid, ptrace...), handed out too so a reader can account for them.
   uint32_t cpu = 0;
   uint32_t seq = 0;
 

@@ -101,4 +101,11 @@ std::optional<std::string> read_process_comm(int dir_fd, uint32_t pid) {
   return std::string(strip_newline(std::string_view(buf, static_cast<size_t>(n))));
 }
 
+std::optional<std::string> read_comm_at(int pid_dir_fd) {
+  char buf[128];
+  const long n = read_small_file(pid_dir_fd, "comm", buf, sizeof buf);
+  if (n < 0) return std::nullopt;
+  return std::string(strip_newline(std::string_view(buf, static_cast<size_t>(n))));
+}
+
 }  // namespace cellos::telemetry::process

@@ -58,4 +58,8 @@ std::optional<ProcessStat> read_process_stat(int dir_fd, uint32_t pid);
 // /proc/PID/comm below dir_fd, newline stripped; nullopt when the process is gone.
 std::optional<std::string> read_process_comm(int dir_fd, uint32_t pid);
 
+// comm through an open /proc/PID directory (open_pid_dir): about its process, or nullopt once
+// that process has been reaped.
+std::optional<std::string> read_comm_at(int pid_dir_fd);
+
 }  // namespace cellos::telemetry::process

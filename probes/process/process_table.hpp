@@ -7,13 +7,14 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "exec_context.hpp"
+
 namespace cellos::telemetry::process {
 
 enum class Change { kSpawned, kExec, kExited };
 
 const char* probe_source(Change c);
 
-struct ExecContext;     // exec_context.hpp
 struct ExitAccounting;  // exit_accounting.hpp
 
 // One observation about one process, as the sources hand it to the probe, which turns it into
@@ -67,6 +68,13 @@ struct ProcessEntry {
   // it, or the time of the /proc read. A fork lends its parent's name to the child only if it
   // is newer than the last loss of events (netlink_tracker.hpp).
   uint64_t name_ns = 0;
+  // context = "full": the ids it runs as, and since when (CLOCK_MONOTONIC) every change to them
+  // has been seen: a status read sets both, a fork lends the parent's, the connector's uid and
+  // gid events keep the values current (not the time). 0: unknown (never read, or one thread's
+  // credentials changed apart from its leader's). An exec takes them instead of reading status
+  // while they are newer than the last loss of events (netlink_tracker.hpp).
+  ProcessIds ids;
+  uint64_t ids_ns = 0;
   uint64_t dir_ino = 0;   // d_ino of /proc/PID at the last listing; 0 before one
   uint32_t sweep = 0;     // the last sweep that listed it
   bool announced = true;  // process.spawned was emitted (the silent first sweep sets false)

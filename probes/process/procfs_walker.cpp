@@ -157,6 +157,11 @@ ProcfsWalker::Result ProcfsWalker::sweep(Reporter& out, bool report, bool initia
         // since the stat read has none left either. Only what was read is reported.
         context_reader_->read(dir.get(), context_);
         rec.context = &context_;
+        // Its children run as it does (netlink_tracker.hpp: ids).
+        if (context_.has_ids) {
+          e->ids = context_.ids;
+          e->ids_ns = read_from;
+        }
       }
       out.report(rec);
     }

@@ -295,7 +295,9 @@ std::optional<ExitAccounting> TaskstatsExits::accounting_at_exit(uint32_t pid) {
 }
 
 std::optional<std::string> TaskstatsExits::name_at_exit(uint32_t pid) {
-  refresh();
+  // A record held is the oldest for its pid whatever is queued behind it (records come in the
+  // order the exits happened), so the queue is read only when none is held.
+  if (!records_.holds(pid)) refresh();
   if (lost_) return std::nullopt;
   return records_.oldest(pid);
 }

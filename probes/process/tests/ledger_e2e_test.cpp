@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -248,6 +250,35 @@ TEST(ProcessLedgerE2E, SetuidChangeShowsInTheIds) {
     // Real ids to nobody, effective ones kept: what a setuid-root program runs as.
     if (setresgid(65534, 0, 0) != 0 || setresuid(65534, 0, 0) != 0) _exit(126);
     execl(CT_LINGER_HELPER, "ct-linger", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto exec = await_event(agent, "process.exec", child.pid());
+  child.end();
+  ASSERT_TRUE(exec) << agent.err();
+  EXPECT_EQ(pt::u(*exec, "uid"), 65534u);
+  EXPECT_EQ(pt::u(*exec, "euid"), 0u);
+  EXPECT_EQ(pt::u(*exec, "gid"), 65534u);
+  EXPECT_EQ(pt::u(*exec, "egid"), 0u);
+  EXPECT_EQ(agent.stop(), 0);
+}
+
+// An exec of a set-user-ID and set-group-ID file: the kernel changes the effective ids in the
+// exec itself, and tells with a uid and a gid event before the exec event; the probe's ids come
+// from those events, not from a read of status.
+TEST(ProcessLedgerE2E, ExecOfASetIdFileShowsTheEffectiveIdsItGave) {
+  CT_SKIP_UNLESS_ROOT("a set-user-ID file owned by root");
+  t::TempDir dir;
+  const std::string helper = dir.file("ct-linger-setid");
+  std::filesystem::copy_file(CT_LINGER_HELPER, helper);
+  ASSERT_EQ(chown(helper.c_str(), 0, 0), 0);
+  ASSERT_EQ(chmod(helper.c_str(), 06755), 0);
+  ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
+  pt::Agent agent(kNetlink);
+  ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+  Lingering child(fork());
+  if (child.pid() == 0) {
+    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(126);
+    execl(helper.c_str(), "ct-linger-setid", static_cast<char*>(nullptr));
     _exit(127);
   }
   const auto exec = await_event(agent, "process.exec", child.pid());

@@ -538,13 +538,26 @@ struct ExecKeeper : cp::Reporter {
     if (r.change != Change::kExec) return;
     raced = r.raced;
     has_context = r.context != nullptr;
-    if (r.context) argv.assign(r.context->argv.begin(), r.context->argv.end());
+    if (!r.context) return;
+    argv.assign(r.context->argv.begin(), r.context->argv.end());
+    has_ids = r.context->has_ids;
+    ids = r.context->ids;
   }
   std::vector<std::string> names;
   bool raced = true;
   bool has_context = false;
   std::vector<std::string> argv;
+  bool has_ids = false;
+  cp::ProcessIds ids;
 };
+
+ProcEvent ids_event(ProcEvent::Kind kind, uint32_t pid, uint32_t tgid, uint32_t real,
+                    uint32_t effective, uint64_t when = kLate) {
+  ProcEvent e = event(kind, pid, tgid, when);
+  e.real_id = real;
+  e.effective_id = effective;
+  return e;
+}
 
 void make_exec_image(FakeProc& proc, uint32_t pid, const char* comm, uint64_t start) {
   proc.add(pid, comm, start);
@@ -714,4 +727,112 @@ TEST_F(ProcessTrackerWithExitNamesReadingContexts, AfterALossAnExecReadsStatToCo
   reading.handle(event(ProcEvent::Kind::kExec, 200, 200, kLate + 2));
   EXPECT_EQ(keep.names.back(), "from-stat");
   EXPECT_FALSE(keep.raced);
+}
+
+namespace {
+
+// Status of bash (pid 100) as the parent's refresh reads it, and of the exec'd 200, which says
+// otherwise so that a test can tell where the exec's ids came from.
+void give_ids(FakeProc& proc) {
+  proc.write("100/status", "Name:\tbash\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n");
+  proc.add(200, "bash", 20);
+}
+
+}  // namespace
+
+// context = "full": an exec's ids are its parent's, read once when it first forks, as the
+// kernel's uid and gid events changed them (a set-user-ID exec sends one before its exec
+// event): status is not read at the exec (here it says 0 everywhere, to tell).
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, IdsComeFromTheParentAndTheKernelsIdEvents) {
+  give_ids(proc);
+  reading.handle(fork_event(100, 200, 200));
+  make_exec_image(proc, 200, "passwd", 20);
+  reading.handle(ids_event(ProcEvent::Kind::kUid, 200, 200, 1000, 0));
+  reading.handle(ids_event(ProcEvent::Kind::kGid, 200, 200, 100, 42));
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_FALSE(keep.raced);
+  ASSERT_TRUE(keep.has_ids);
+  EXPECT_EQ(keep.ids.uid, 1000u);
+  EXPECT_EQ(keep.ids.euid, 0u);
+  EXPECT_EQ(keep.ids.gid, 100u);
+  EXPECT_EQ(keep.ids.egid, 42u);
+  EXPECT_EQ(keep.names.back(), "passwd");  // comm, read in the exec's turn
+}
+
+// Read early, ahead of its fork: the same, once the fork and the id events have been handled.
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, AnExecReadEarlyTakesItsIdsInItsTurn) {
+  give_ids(proc);
+  make_exec_image(proc, 200, "passwd", 20);
+  reading.prefetch_exec(200, kLate);
+  reading.handle(fork_event(100, 200, 200));
+  reading.handle(ids_event(ProcEvent::Kind::kUid, 200, 200, 1000, 0));
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  ASSERT_TRUE(keep.has_ids);
+  EXPECT_EQ(keep.ids.uid, 1000u);
+  EXPECT_EQ(keep.ids.euid, 0u);
+  EXPECT_EQ(keep.ids.gid, 100u);
+  EXPECT_EQ(keep.names.back(), "passwd");
+}
+
+// Gone by its turn: named by its exit record, ids from the table all the same, not raced.
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, AnExecGoneByItsTurnIsNamedByItsExitRecord) {
+  give_ids(proc);
+  make_exec_image(proc, 200, "true", 20);
+  reading.prefetch_exec(200, kLate);
+  proc.remove(200);
+  names.names[200] = {"true-at-exit"};
+  reading.handle(fork_event(100, 200, 200));
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_EQ(keep.names.back(), "true-at-exit");
+  EXPECT_FALSE(keep.raced);
+  ASSERT_TRUE(keep.has_ids);
+  EXPECT_EQ(keep.ids.uid, 1000u);
+  EXPECT_EQ(keep.argv, (std::vector<std::string>{"/bin/true", "now"}));
+}
+
+// After a loss the parent's ids may miss a change: read again at its next fork.
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, AfterALossTheParentsIdsAreReadAgain) {
+  give_ids(proc);
+  reading.handle(fork_event(100, 200, 200));
+  reading.handle(event(ProcEvent::Kind::kExit, 200, 200));
+  const uint64_t lost_at = cellos::telemetry::monotonic_ns();
+  reading.note_loss(lost_at);  // a setuid of bash's may have been lost
+  proc.write("100/status", "Name:\tbash\nUid:\t7\t8\t8\t8\nGid:\t9\t9\t9\t9\n");
+  const uint64_t later = lost_at + 1000;  // the test clock's ticks are nanoseconds
+  proc.add(300, "bash", later);
+  reading.handle(fork_event(100, 300, 300, later));
+  make_exec_image(proc, 300, "true", later);
+  reading.handle(event(ProcEvent::Kind::kExec, 300, 300, later + 1));
+  ASSERT_TRUE(keep.has_ids);
+  EXPECT_EQ(keep.ids.uid, 7u);
+  EXPECT_EQ(keep.ids.euid, 8u);
+  EXPECT_EQ(keep.ids.gid, 9u);
+}
+
+// One thread's credentials changed apart from its leader's: the process's ids are unknown, and
+// its exec reads status (make_exec_image's: 0 everywhere).
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, AThreadsOwnIdChangeMakesTheExecReadStatus) {
+  give_ids(proc);
+  reading.handle(fork_event(100, 200, 200));
+  reading.handle(ids_event(ProcEvent::Kind::kUid, 201, 200, 5, 5));
+  make_exec_image(proc, 200, "true", 20);
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  ASSERT_TRUE(keep.has_ids);
+  EXPECT_EQ(keep.ids.uid, 0u);
+  EXPECT_EQ(keep.ids.euid, 0u);
+  EXPECT_EQ(keep.names.back(), "true");
+}
+
+// A thread's event that agrees with its leader's ids (glibc's setuid changes every thread, each
+// with its own event) keeps them known.
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, AThreadsAgreeingIdEventKeepsTheIdsKnown) {
+  give_ids(proc);
+  reading.handle(fork_event(100, 200, 200));
+  reading.handle(ids_event(ProcEvent::Kind::kUid, 200, 200, 5, 5));
+  reading.handle(ids_event(ProcEvent::Kind::kUid, 201, 200, 5, 5));
+  make_exec_image(proc, 200, "true", 20);
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  ASSERT_TRUE(keep.has_ids);
+  EXPECT_EQ(keep.ids.uid, 5u);
+  EXPECT_EQ(keep.ids.gid, 100u);
 }
