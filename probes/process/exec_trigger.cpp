@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <iterator>
 #include <optional>
 #include <system_error>
 
@@ -22,20 +23,33 @@ namespace {
 
 // Where proc_event.what lies in a connector datagram: after the netlink and connector headers.
 constexpr uint32_t kWhatOffset = NLMSG_HDRLEN + sizeof(cn_msg) + offsetof(proc_event, what);
+// And proc_event.cpu: the CPU the event was sent from, which is the exec'ing task's.
+constexpr uint32_t kCpuOffset = NLMSG_HDRLEN + sizeof(cn_msg) + offsetof(proc_event, cpu);
 
 }  // namespace
 
-ExecTrigger::ExecTrigger() {
+ExecTrigger::ExecTrigger(int cpu) {
   fd_.reset(socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR));
   if (!fd_) fail(errno, "socket(AF_NETLINK, NETLINK_CONNECTOR)");
   // Classic BPF loads words in network byte order, hence htonl of the host-order value.
-  sock_filter code[] = {
+  const uint32_t exec = htonl(proc_event::PROC_EVENT_EXEC);
+  sock_filter any_cpu[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kWhatOffset),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(proc_event::PROC_EVENT_EXEC), 0, 1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, exec, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),  // an exec: all of it
       BPF_STMT(BPF_RET | BPF_K, 0),            // anything else: dropped in the kernel
   };
-  sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  sock_filter one_cpu[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kWhatOffset),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, exec, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kCpuOffset),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(static_cast<uint32_t>(cpu)), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),  // an exec on that CPU: all of it
+      BPF_STMT(BPF_RET | BPF_K, 0),            // anything else: dropped in the kernel
+  };
+  sock_filter* code = cpu < 0 ? any_cpu : one_cpu;
+  const size_t length = cpu < 0 ? std::size(any_cpu) : std::size(one_cpu);
+  sock_fprog prog{static_cast<unsigned short>(length), code};
   if (setsockopt(fd_.get(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
     fail(errno, "attaching the exec-only filter (SO_ATTACH_FILTER)");
   }

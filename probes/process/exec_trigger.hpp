@@ -19,8 +19,9 @@ class ExecTrigger {
  public:
   // Joins the connector's group with the filter attached before any event can queue. The main
   // socket's subscription (ProcConnector) is what makes the kernel send events at all. Throws
-  // std::system_error saying which step failed.
-  ExecTrigger();
+  // std::system_error saying which step failed. cpu >= 0: only the execs that happen on that
+  // CPU (exec_workers.hpp); -1: every exec.
+  explicit ExecTrigger(int cpu = -1);
   ExecTrigger(const ExecTrigger&) = delete;
   ExecTrigger& operator=(const ExecTrigger&) = delete;
 

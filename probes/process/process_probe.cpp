@@ -7,6 +7,7 @@
 #include <cellos/telemetry/warn_limit.hpp>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -17,6 +18,7 @@
 #include "exec_context.hpp"
 #include "exec_context_reader.hpp"
 #include "exec_trigger.hpp"
+#include "exec_workers.hpp"
 #include "exit_accounting.hpp"
 #include "netlink_tracker.hpp"
 #include "proc_connector.hpp"
@@ -63,12 +65,16 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     if (full_context_) walker_.set_context_reader(&context_reader_);
   }
 
+  // The readers use the tracker and the exit records: stopped first, whether or not stop() came.
+  ~ProcessProbe() override { workers_.reset(); }
+
   void start() override {
     if (method_ != "procfs" && start_netlink()) return;
     start_procfs();
   }
 
   void stop() override {
+    workers_.reset();  // joined before what they use goes
     priority_.reset();
     trigger_.reset();
     connector_.reset();
@@ -76,6 +82,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   }
 
   void on_timer() override {
+    const auto held = hold();
     if (!connector_) {
       sweep(true);
       return;
@@ -95,6 +102,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   // was never seen; /proc says what is there now (the tracker tolerates queued events about
   // processes the sweep already listed, as after a loss).
   void resync() override {
+    const auto held = hold();
     if (exit_names_) exit_names_->clear();
     resyncing_ = true;  // what it finds says resync = true, as after a loss
     sweep(true);
@@ -102,6 +110,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   }
 
   void on_fd(int fd, uint32_t /*events*/) override {
+    const auto held = hold();
     if (trigger_ && fd == trigger_->fd()) {
       read_execs_early();
       return;
@@ -114,6 +123,11 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   }
 
  private:
+  // The probe's state, shared with the per-CPU exec readers while they run (exec_workers.hpp).
+  std::unique_lock<std::mutex> hold() {
+    return workers_ ? std::unique_lock<std::mutex>(mu_) : std::unique_lock<std::mutex>();
+  }
+
   void start_coalescing() {
     empty_reads_ = 0;
     if (coalescing_) return;
@@ -132,6 +146,10 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   // An exec's context is read as soon as the exec is known, before the process can exit; the
   // event itself is handled in its turn, from the main queue, and takes what was read.
   void read_execs_early() {
+    if (workers_) {
+      workers_->drain_all();
+      return;
+    }
     trigger_->drain([this](uint32_t tgid, uint64_t when) { tracker_->prefetch_exec(tgid, when); },
                     kMaxEventsPerWake);
   }
@@ -139,7 +157,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   // Reads the connector's queue (up to kMaxEventsPerWake events); the number of messages.
   size_t drain_connector() {
     // Execs the trigger holds first: their events may be in this batch (both fds were ready).
-    if (trigger_) read_execs_early();
+    if (trigger_ || workers_) read_execs_early();
     // EPOLLERR here only means a pending ENOBUFS, which the drain reads and accounts for.
     const auto d = connector_->drain(
         [this](const cp::ProcEvent& e) { tracker_->handle(e); },
@@ -182,25 +200,7 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     walker_.set_exit_events(true);
     tracker_ = std::make_unique<cp::NetlinkTracker>(walker_.root_fd(), table_, reporter,
                                                     exit_names_.get());
-    if (full_context_) {
-      tracker_->set_context_reader(&context_reader_);
-      try {
-        trigger_ = std::make_unique<cp::ExecTrigger>();
-      } catch (const std::system_error& e) {
-        host_.warn(std::string("no early exec reads (") + e.what() +
-                   "): each exec's context is read when its turn in the queue comes, and more "
-                   "short-lived processes are gone by then (raced = true)");
-      }
-    }
-    if (trigger_ && wakeup_priority_ != "normal") {
-      priority_ = std::make_unique<cp::WakeupPriorityScope>(wakeup_priority_ == "realtime"
-                                                                ? cp::WakeupPriority::kRealtime
-                                                                : cp::WakeupPriority::kSlice);
-      if (!priority_->fallback().empty()) {
-        host_.warn("wakeup_priority = \"" + wakeup_priority_ + "\": " + priority_->fallback() +
-                   "; more short-lived processes are gone before their exec context is read");
-      }
-    }
+    if (full_context_) tracker_->set_context_reader(&context_reader_);
     if (connector_->receive_buffer() < receive_buffer_) {
       host_.warn("netlink receive queue limited to " +
                  std::to_string(connector_->receive_buffer() / 1024) + " KiB of the " +
@@ -212,8 +212,48 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
     // in the queue, and the tracker reports it once; none can fall between the two.
     sweep(emit_initial_, emit_initial_);
     host_.watch_fd(connector_->fd(), CT_FD_READ);
-    if (trigger_) host_.watch_fd(trigger_->fd(), CT_FD_READ);
+    // Last: from here on the readers share the probe's state, under hold().
+    if (full_context_) start_exec_readers();
     return true;
+  }
+
+  // context = "full": what reads an exec's context the moment it is known. A thread per CPU
+  // (exec_workers.hpp), else one socket watched by the agent's thread at the priority asked.
+  void start_exec_readers() {
+    const cp::WakeupPriority priority = wakeup_priority_ == "realtime"
+                                            ? cp::WakeupPriority::kRealtime
+                                        : wakeup_priority_ == "slice" ? cp::WakeupPriority::kSlice
+                                                                      : cp::WakeupPriority::kNormal;
+    const auto refused = [this](const std::string& why) {
+      host_.warn("wakeup_priority = \"" + wakeup_priority_ + "\": " + why +
+                 "; more short-lived processes are gone before their exec context is read");
+    };
+    if (const auto cpus = cp::ExecWorkers::every_cpu()) {
+      try {
+        workers_ = std::make_unique<cp::ExecWorkers>(
+            *cpus, mu_,
+            [this](uint32_t tgid, uint64_t when) { tracker_->prefetch_exec(tgid, when); }, priority,
+            kMaxEventsPerWake);
+        if (!workers_->fallback().empty()) refused(workers_->fallback());
+        return;
+      } catch (const std::system_error& e) {
+        host_.warn(std::string("no exec reader per CPU (") + e.what() +
+                   "): one reader, woken on whichever CPU it last ran on");
+      }
+    }
+    try {
+      trigger_ = std::make_unique<cp::ExecTrigger>();
+    } catch (const std::system_error& e) {
+      host_.warn(std::string("no early exec reads (") + e.what() +
+                 "): each exec's context is read when its turn in the queue comes, and more "
+                 "short-lived processes are gone by then (raced = true)");
+      return;
+    }
+    host_.watch_fd(trigger_->fd(), CT_FD_READ);
+    if (priority != cp::WakeupPriority::kNormal) {
+      priority_ = std::make_unique<cp::WakeupPriorityScope>(priority);
+      if (!priority_->fallback().empty()) refused(priority_->fallback());
+    }
   }
 
   void start_procfs() {
@@ -384,7 +424,9 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
   bool coalescing_ = false;   // the queue is read on the timer, not watched
   unsigned empty_reads_ = 0;  // timer reads in a row that found nothing
   std::unique_ptr<cp::ProcConnector> connector_;
-  std::unique_ptr<cp::ExecTrigger> trigger_;
+  std::unique_ptr<cp::ExecTrigger> trigger_;  // one exec reader: the agent's thread
+  std::mutex mu_;                             // with workers_: the state below, shared
+  std::unique_ptr<cp::ExecWorkers> workers_;  // one exec reader per CPU
   std::unique_ptr<cp::WakeupPriorityScope> priority_;
   std::unique_ptr<cp::TaskstatsExits> exit_names_;
   std::unique_ptr<cp::NetlinkTracker> tracker_;

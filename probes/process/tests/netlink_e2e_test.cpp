@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -113,18 +115,50 @@ TEST(ProcessNetlinkE2E, ExecHandledAfterTheProcessIsGoneStillHasItsNewName) {
   EXPECT_EQ(agent.stop(), 0);
 }
 
-// context = "full" reads each exec's context the moment it happens: the agent's thread runs
-// at the lowest real-time priority (root has CAP_SYS_NICE) so the exec's wake-up preempts the
-// new process; minimal context, or wakeup_priority = "normal", leaves the thread alone.
-TEST(ProcessNetlinkE2E, FullContextRunsTheAgentAtRealTimePriority) {
-  const auto policy_of = [](const std::string& options) {
+// context = "full" reads each exec's context the moment it happens: one thread per CPU, pinned
+// there, at the lowest real-time priority (root has CAP_SYS_NICE), so that an exec's wake-up
+// runs on the exec's own CPU and preempts the new process (exec_workers.hpp). The agent's own
+// thread is left alone, and so are the readers with wakeup_priority = "normal"; minimal context
+// starts none.
+TEST(ProcessNetlinkE2E, FullContextReadsExecsWithARealTimeThreadPinnedToEachCpu) {
+  struct Threads {
+    int main_policy = -1;
+    int readers = 0;          // threads other than the agent's own
+    int realtime = 0;         // of those, SCHED_FIFO
+    std::set<int> pinned_to;  // the one CPU each reader may run on
+  };
+  const auto threads_of = [](const std::string& options) {
     pt::Agent agent("method = \"netlink\"\n" + options);
     EXPECT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
-    const int policy = sched_getscheduler(agent.pid()) & ~SCHED_RESET_ON_FORK;
+    Threads t;
+    t.main_policy = sched_getscheduler(agent.pid()) & ~SCHED_RESET_ON_FORK;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(agent.pid()) + "/task")) {
+      const pid_t tid = std::stoi(task.path().filename().string());
+      if (tid == agent.pid()) continue;
+      ++t.readers;
+      if ((sched_getscheduler(tid) & ~SCHED_RESET_ON_FORK) == SCHED_FIFO) ++t.realtime;
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      if (sched_getaffinity(tid, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1) {
+        for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+          if (CPU_ISSET(cpu, &set)) t.pinned_to.insert(cpu);
+        }
+      }
+    }
     EXPECT_EQ(agent.stop(), 0);
-    return policy;
+    return t;
   };
-  EXPECT_EQ(policy_of("context = \"full\""), SCHED_FIFO);
-  EXPECT_EQ(policy_of("context = \"full\"\nwakeup_priority = \"normal\""), SCHED_OTHER);
-  EXPECT_EQ(policy_of("context = \"minimal\""), SCHED_OTHER);
+  const int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
+  const Threads full = threads_of("context = \"full\"");
+  EXPECT_EQ(full.main_policy, SCHED_OTHER);
+  EXPECT_EQ(full.readers, cpus);
+  EXPECT_EQ(full.realtime, cpus);
+  EXPECT_EQ(static_cast<int>(full.pinned_to.size()), cpus);  // one on each CPU
+  const Threads normal = threads_of("context = \"full\"\nwakeup_priority = \"normal\"");
+  EXPECT_EQ(normal.readers, cpus);
+  EXPECT_EQ(normal.realtime, 0);
+  const Threads minimal = threads_of("context = \"minimal\"");
+  EXPECT_EQ(minimal.main_policy, SCHED_OTHER);
+  EXPECT_EQ(minimal.readers, 0);
 }

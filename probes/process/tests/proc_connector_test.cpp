@@ -171,3 +171,49 @@ TEST(ProcessExecTrigger, CarriesOnlyExecEventsWithTheirTimestamps) {
   }
   EXPECT_TRUE(ours);
 }
+
+namespace {
+
+// A /bin/true exec'd on the given CPU only (pinned before its exec); its pid.
+pid_t true_on_cpu(int cpu) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(126);
+    execl("/bin/true", "true", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// The execs of tgid a trigger holds within a second: each of the other tests' too, drained.
+bool trigger_saw(cp::ExecTrigger& trigger, pid_t pid) {
+  bool seen = false;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!seen && std::chrono::steady_clock::now() < end) {
+    trigger.drain([&](uint32_t tgid, uint64_t) { seen = seen || tgid == uint32_t(pid); }, 1u << 20);
+    pollfd p{trigger.fd(), POLLIN, 0};
+    if (!seen) poll(&p, 1, 50);
+  }
+  return seen;
+}
+
+}  // namespace
+
+// A trigger for one CPU (exec_workers.hpp) carries the execs that happen on that CPU, and no
+// other CPU's: the kernel's filter reads proc_event.cpu, the CPU the exec'ing task sent from.
+TEST(ProcessExecTrigger, ForOneCpuCarriesOnlyThatCpusExecs) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs two CPUs";
+  cp::ProcConnector main_socket(1 << 20);
+  cp::ExecTrigger on0(0), on1(1);
+  const pid_t first = true_on_cpu(0);
+  ASSERT_EQ(cellos::telemetry::testing::wait_pid(first), 0);
+  EXPECT_TRUE(trigger_saw(on0, first));
+  EXPECT_FALSE(trigger_saw(on1, first));
+  const pid_t second = true_on_cpu(1);
+  ASSERT_EQ(cellos::telemetry::testing::wait_pid(second), 0);
+  EXPECT_TRUE(trigger_saw(on1, second));
+  EXPECT_FALSE(trigger_saw(on0, second));
+}
