@@ -465,8 +465,9 @@ constexpr ct_option_spec kOptions[] = {
                        "/proc/PID at the exec) or \"minimal\" (only the name: no reads beyond it)",
                        "full", kContexts),
     ctt::string_option("wakeup_priority",
-                       "context = \"full\": how the agent's thread is scheduled, so that it "
-                       "reads an exec's context before a short-lived process exits: "
+                       "context = \"full\": how the exec readers (a thread per CPU) are "
+                       "scheduled, so that they read an exec's context before a short-lived "
+                       "process exits: "
                        "\"realtime\" (SCHED_FIFO 1, needs CAP_SYS_NICE, else as \"slice\"), "
                        "\"slice\" (a 100 us EEVDF slice: preempts sooner, same CPU share) or "
                        "\"normal\"",
