@@ -30,12 +30,12 @@ std::optional<std::vector<int>> ExecWorkers::every_cpu() {
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return std::nullopt;
-  const long configured = sysconf(_SC_NPROCESSORS_CONF);
-  if (configured <= 0 || configured > CPU_SETSIZE) return std::nullopt;
+  // The affinity mask holds online CPUs only: all of them, or some CPU would wake nobody.
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  if (online <= 0 || CPU_COUNT(&allowed) != online) return std::nullopt;
   std::vector<int> cpus;
-  for (int cpu = 0; cpu < configured; ++cpu) {
-    if (!CPU_ISSET(cpu, &allowed)) return std::nullopt;
-    cpus.push_back(cpu);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
   }
   return cpus;
 }

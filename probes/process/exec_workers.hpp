@@ -33,8 +33,8 @@ class ExecWorkers {
  public:
   using OnExec = std::function<void(uint32_t tgid, uint64_t when)>;
 
-  // The CPUs to pin one thread each to: every CPU the system has, when this thread may run on
-  // all of them; nullopt otherwise (an exec on a CPU the agent may not use would wake nobody).
+  // The CPUs to pin one thread each to: every online CPU, when this thread may run on all of
+  // them; nullopt otherwise (an exec on a CPU the agent may not use would wake nobody).
   static std::optional<std::vector<int>> every_cpu();
 
   // Starts one thread per CPU of cpus, each calling on_exec (with lock held) for the execs of
