@@ -308,17 +308,13 @@ void NetlinkTracker::complete_exec(uint32_t tgid, ProcessEntry* known, Entry ent
   got.name_unread = false;
   // Exited by now (the usual fate of a short-lived process): its exit record names it, held
   // already or queued (one receive, far cheaper than a /proc read). Otherwise the name read
-  // now, through the directory that is its own.
-  if (exit_names_ && exit_names_->exit_held(tgid)) {
-    got.comm = name_at_exit(tgid);
-  } else if (c.has_name) {
-    got.comm = c.name;  // status was read just above
-  } else if (exit_names_ && exit_names_->exit_pending(tgid)) {
-    got.comm = name_at_exit(tgid);
-  } else if (dir && (got.comm = read_comm_at(dir.get()))) {
-  } else if (exit_names_ && exit_names_->exit_pending(tgid)) {
-    got.comm = name_at_exit(tgid);  // reaped since: its record is queued, read just now
-  }
+  // now, through the directory that is its own; if it was reaped since, its record is queued.
+  // A record that cannot be had (records were lost) does not stop the read.
+  if (exit_names_ && exit_names_->exit_held(tgid)) got.comm = name_at_exit(tgid);
+  if (!got.comm && c.has_name) got.comm = c.name;  // status was read just above
+  if (!got.comm && exit_names_ && exit_names_->exit_pending(tgid)) got.comm = name_at_exit(tgid);
+  if (!got.comm && dir) got.comm = read_comm_at(dir.get());
+  if (!got.comm && exit_names_ && exit_names_->exit_pending(tgid)) got.comm = name_at_exit(tgid);
 }
 
 void NetlinkTracker::prefetch_exec(uint32_t tgid, uint64_t when) {

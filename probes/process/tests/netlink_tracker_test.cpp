@@ -836,3 +836,19 @@ TEST_F(ProcessTrackerWithExitNamesReadingContexts, AThreadsAgreeingIdEventKeepsT
   EXPECT_EQ(keep.ids.uid, 5u);
   EXPECT_EQ(keep.ids.gid, 100u);
 }
+
+// Exit records were lost between the early read and the exec's turn: no record can name it any
+// more, and the name is read through its directory all the same, not left at the name before.
+TEST_F(ProcessTrackerWithExitNamesReadingContexts, ExitRecordsLostAfterTheEarlyReadStillNameIt) {
+  give_ids(proc);  // 200 is "bash" until its exec
+  proc.write("200/cmdline", std::string("/bin/true\0", 10));
+  std::filesystem::create_symlink("/usr/bin/true", proc.root() + "/200/exe");
+  std::filesystem::create_symlink("/", proc.root() + "/200/cwd");
+  reading.prefetch_exec(200, kLate);
+  names.lost = true;
+  reading.handle(fork_event(100, 200, 200));
+  proc.add(200, "true", 20);  // its name after the exec
+  reading.handle(event(ProcEvent::Kind::kExec, 200, 200));
+  EXPECT_EQ(keep.names, (std::vector<std::string>{"bash", "true"}));
+  EXPECT_FALSE(keep.raced);
+}
