@@ -241,24 +241,40 @@ TEST(ProcessLedgerE2E, CpuSpinnerHasItsUserTime) {
   EXPECT_EQ(agent.stop(), 0);
 }
 
+namespace {
+
+// The process.exec of a child that runs `change` (false: it failed) and then execs `path`.
+template <class Change>
+std::optional<t::Captured> exec_after(const pt::Agent& agent, const std::string& path,
+                                      Change change) {
+  Lingering child(fork());
+  if (child.pid() == 0) {
+    if (!change()) _exit(126);
+    execl(path.c_str(), "ct-linger", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return await_event(agent, "process.exec", child.pid());
+}
+
+void expect_ids(const t::Captured& exec, uint64_t uid, uint64_t euid, uint64_t gid, uint64_t egid) {
+  EXPECT_EQ(pt::u(exec, "uid"), uid);
+  EXPECT_EQ(pt::u(exec, "euid"), euid);
+  EXPECT_EQ(pt::u(exec, "gid"), gid);
+  EXPECT_EQ(pt::u(exec, "egid"), egid);
+}
+
+}  // namespace
+
 TEST(ProcessLedgerE2E, SetuidChangeShowsInTheIds) {
   CT_SKIP_UNLESS_ROOT("changing ids");
   pt::Agent agent(kNetlink);
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
-  Lingering child(fork());
-  if (child.pid() == 0) {
-    // Real ids to nobody, effective ones kept: what a setuid-root program runs as.
-    if (setresgid(65534, 0, 0) != 0 || setresuid(65534, 0, 0) != 0) _exit(126);
-    execl(CT_LINGER_HELPER, "ct-linger", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const auto exec = await_event(agent, "process.exec", child.pid());
-  child.end();
+  // Real ids to nobody, effective ones kept: what a setuid-root program runs as.
+  const auto exec = exec_after(agent, CT_LINGER_HELPER, [] {
+    return setresgid(65534, 0, 0) == 0 && setresuid(65534, 0, 0) == 0;
+  });
   ASSERT_TRUE(exec) << agent.err();
-  EXPECT_EQ(pt::u(*exec, "uid"), 65534u);
-  EXPECT_EQ(pt::u(*exec, "euid"), 0u);
-  EXPECT_EQ(pt::u(*exec, "gid"), 65534u);
-  EXPECT_EQ(pt::u(*exec, "egid"), 0u);
+  expect_ids(*exec, 65534, 0, 65534, 0);
   EXPECT_EQ(agent.stop(), 0);
 }
 
@@ -275,19 +291,11 @@ TEST(ProcessLedgerE2E, ExecOfASetIdFileShowsTheEffectiveIdsItGave) {
   ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
   pt::Agent agent(kNetlink);
   ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
-  Lingering child(fork());
-  if (child.pid() == 0) {
-    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(126);
-    execl(helper.c_str(), "ct-linger-setid", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const auto exec = await_event(agent, "process.exec", child.pid());
-  child.end();
+  const auto exec = exec_after(agent, helper, [] {
+    return setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0;
+  });
   ASSERT_TRUE(exec) << agent.err();
-  EXPECT_EQ(pt::u(*exec, "uid"), 65534u);
-  EXPECT_EQ(pt::u(*exec, "euid"), 0u);
-  EXPECT_EQ(pt::u(*exec, "gid"), 65534u);
-  EXPECT_EQ(pt::u(*exec, "egid"), 0u);
+  expect_ids(*exec, 65534, 0, 65534, 0);
   EXPECT_EQ(agent.stop(), 0);
 }
 
