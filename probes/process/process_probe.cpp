@@ -240,6 +240,10 @@ class ProcessProbe final : public ctt::Probe, private cp::Reporter {
         host_.warn(std::string("no exec reader per CPU (") + e.what() +
                    "): one reader, woken on whichever CPU it last ran on");
       }
+    } else {
+      host_.warn(
+          "the agent may not run on every online CPU (affinity or cpuset): one exec reader, "
+          "woken on whichever CPU it last ran on, instead of one per CPU");
     }
     try {
       trigger_ = std::make_unique<cp::ExecTrigger>();

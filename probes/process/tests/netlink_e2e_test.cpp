@@ -164,3 +164,30 @@ TEST(ProcessNetlinkE2E, FullContextReadsExecsWithARealTimeThreadPinnedToEachCpu)
   EXPECT_EQ(minimal.main_policy, SCHED_OTHER);
   EXPECT_EQ(minimal.readers, 0);
 }
+
+// Allowed on one CPU only (taskset), the agent cannot have a reader on every CPU: an exec on the
+// other would wake nobody. One reader then, the agent's own thread at real-time priority, with
+// one warning saying so; execs are still read.
+TEST(ProcessNetlinkE2E, AnAgentNotAllowedOnEveryCpuReadsExecsWithOneThread) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs two CPUs";
+  pt::Agent agent("method = \"netlink\"\nemit_initial = false\ncontext = \"full\"",
+                  {"/usr/bin/taskset", "-c", "0"});
+  ASSERT_TRUE(pt::wait_until_observing(agent, false)) << agent.err();
+  EXPECT_EQ(sched_getscheduler(agent.pid()) & ~SCHED_RESET_ON_FORK, SCHED_FIFO);
+  int readers = 0;  // other threads at real-time priority (a sanitizer's own one is not)
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(agent.pid()) + "/task")) {
+    const pid_t tid = std::stoi(task.path().filename().string());
+    if (tid != agent.pid() && (sched_getscheduler(tid) & ~SCHED_RESET_ON_FORK) == SCHED_FIFO) {
+      ++readers;
+    }
+  }
+  const pid_t pid = pt::run_true();
+  ASSERT_EQ(t::wait_pid(pid), 0);
+  ASSERT_TRUE(agent.await("process.exited", pid)) << agent.err();
+  const auto exec = agent.find("process.exec", pid);
+  EXPECT_EQ(agent.stop(), 0);
+  EXPECT_EQ(readers, 0);
+  ASSERT_TRUE(exec);
+  EXPECT_NE(agent.err().find("may not run on every online CPU"), std::string::npos) << agent.err();
+}
