@@ -52,7 +52,7 @@ ExecWorkers::ExecWorkers(const std::vector<int>& cpus, std::mutex& lock, OnExec 
   pthread_sigmask(SIG_SETMASK, &all, &saved);
   try {
     for (auto& w : workers_) w->thread = std::thread([this, &w = *w] { run(w); });
-  } catch (const std::system_error&) {
+  } catch (...) {  // std::system_error, or bad_alloc: joined, or a joinable thread terminates
     pthread_sigmask(SIG_SETMASK, &saved, nullptr);
     stop_and_join();  // those started
     throw;
