@@ -64,12 +64,8 @@ void host_emit(void* ctx, const ct_event* event) {
     i.fail("emit", why);
     return;
   }
-  if (known_source) {
-    lengths.source = i.last_source.size();
-    i.bus.route(*event, &lengths);
-  } else {
-    i.bus.route(*event);
-  }
+  lengths.source = i.last_source.size();
+  i.bus.route(*event, known_source ? &lengths : nullptr);
 }
 
 int host_watch_fd(void* ctx, int fd, uint32_t events) {

@@ -113,15 +113,21 @@ bool SinkQueue::place(size_t size, size_t* offset) {
   return true;
 }
 
+void SinkQueue::wrap_head() {
+  head_ = 0;
+  wrapped_ = false;
+  end_ = tail_;
+}
+
+void SinkQueue::advance_head(size_t bytes) {
+  head_ += bytes;
+  if (wrapped_ && head_ == end_) wrap_head();
+}
+
 void SinkQueue::pop_front() {
   walk_.valid = false;
-  head_ += record_at(head_).size;
+  advance_head(record_at(head_).size);
   --count_;
-  if (wrapped_ && head_ == end_) {
-    head_ = 0;
-    wrapped_ = false;
-    end_ = tail_;
-  }
   reset_if_empty();
 }
 
@@ -180,25 +186,10 @@ void SinkQueue::pop(size_t n) {
   if (walk_.valid && walk_.n == n) {
     // As pop_front would have left it, passing the end where the walk did (a push since can
     // only have wrapped the ring after the walk's records, or added some after its end).
-    if (walk_.passed_end) {
-      wrapped_ = false;
-      end_ = tail_;
-    }
-    head_ = walk_.offset;
-    if (wrapped_ && head_ == end_) {
-      head_ = 0;
-      wrapped_ = false;
-      end_ = tail_;
-    }
+    if (walk_.passed_end) wrap_head();
+    advance_head(walk_.offset - head_);
   } else {
-    for (size_t i = 0; i < n; ++i) {
-      head_ += record_at(head_).size;
-      if (wrapped_ && head_ == end_) {
-        head_ = 0;
-        wrapped_ = false;
-        end_ = tail_;
-      }
-    }
+    for (size_t i = 0; i < n; ++i) advance_head(record_at(head_).size);
   }
   walk_.valid = false;
   count_ -= n;

@@ -95,6 +95,9 @@ class SinkQueue {
   bool place(size_t size, size_t* offset);
   void drop_front();
   void pop_front();
+  // The head moves on by `bytes`; at the end of a wrapped ring's older part, to its start.
+  void advance_head(size_t bytes);
+  void wrap_head();
   void reset_if_empty();
 
   size_t capacity_;
